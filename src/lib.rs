@@ -1,0 +1,1 @@
+//! bloodsim: Monte Carlo simulation of emergency blood supply.
