@@ -1,1 +1,3 @@
 //! bloodsim: Monte Carlo simulation of emergency blood supply.
+
+pub mod results;

@@ -1,0 +1,208 @@
+//! The results directory: the file formats a Monte Carlo run writes and the plots read.
+//!
+//! A results directory holds `summary.json` ([`Summary`]), `periods.csv` (rows of
+//! [`PeriodRow`]) and `replications.csv` (rows of [`ReplicationRow`]). These types are the
+//! contract between the runner that writes them and the plots and report that read them;
+//! both sides use them, so the formats cannot drift apart.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// File name of the run summary inside a results directory.
+pub const SUMMARY_FILE: &str = "summary.json";
+/// File name of the per-period percentile table.
+pub const PERIODS_FILE: &str = "periods.csv";
+/// File name of the per-replication totals.
+pub const REPLICATIONS_FILE: &str = "replications.csv";
+/// Label used in `site` and `group` columns for a total over all sites or groups.
+pub const ALL: &str = "all";
+
+/// `summary.json`: run metadata and headline metrics with confidence intervals.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Summary {
+    pub bloodsim_version: String,
+    pub scenario: ScenarioInfo,
+    pub run: RunInfo,
+    pub time: TimeInfo,
+    /// Blood-group labels in display order (`["all"]`-free; a single-product scenario has `["any"]`).
+    pub groups: Vec<String>,
+    /// Product names (`red_cells`, `platelets`, `plasma`, `whole_blood`).
+    pub products: Vec<String>,
+    pub sites: Vec<SiteInfo>,
+    /// Alert bands by days of supply, most severe last (e.g. Korea: attention < 5, ..., serious < 1).
+    pub alert_levels: Vec<AlertLevel>,
+    /// Emergency event windows, for shading charts. Empty until events exist.
+    pub events: Vec<EventWindow>,
+    /// One row per product and group, plus a `group = "all"` row per product.
+    pub headline: Vec<Headline>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub description: String,
+    pub assumptions: Vec<String>,
+    /// Path of the scenario file as given on the command line.
+    pub file: String,
+    /// Hex SHA-256 of the scenario file's bytes.
+    pub file_sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunInfo {
+    pub seed: u64,
+    pub replications: u64,
+    pub threads: usize,
+    pub wall_seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TimeInfo {
+    /// ISO 8601 date-time of the start of period 0.
+    pub start: String,
+    pub period_hours: u32,
+    pub periods: u32,
+    /// Periods before this index are warm-up, excluded from headline metrics.
+    pub warm_up_periods: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SiteInfo {
+    pub name: String,
+    /// `collection`, `lab`, `hub`, `hospital` or `supplier`.
+    pub kind: String,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AlertLevel {
+    pub name: String,
+    /// The band applies when days of supply fall below this value.
+    pub below_days: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EventWindow {
+    pub name: String,
+    /// First period of the event (inclusive).
+    pub start_period: u32,
+    /// Last period of the event (exclusive).
+    pub end_period: u32,
+}
+
+/// A mean with a 95% confidence interval over replications.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Estimate {
+    pub mean: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+/// Headline metrics for one product and recipient group (or `all`), after warm-up.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Headline {
+    pub product: String,
+    pub group: String,
+    /// Units demanded per replication.
+    pub demand: Estimate,
+    /// Issued / demanded.
+    pub fill_rate: Estimate,
+    /// Units demanded but not issued, per replication.
+    pub units_short: Estimate,
+    /// Share of replications with any unmet demand over the horizon.
+    pub shortage_probability: Estimate,
+    /// Units expired per replication.
+    pub expired: Estimate,
+    /// Expired / released into stock.
+    pub outdate_rate: Estimate,
+    /// Mean over replications of the time-averaged days of supply.
+    pub mean_days_of_supply: Estimate,
+}
+
+/// One row of `periods.csv` (tidy long format).
+///
+/// `metric` is one of `on_hand`, `days_of_supply`, `units_short`, `expired`
+/// (percentile columns filled) or `shortage_probability` (only `mean`, the share of
+/// replications with unmet demand in the period; percentile columns empty).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PeriodRow {
+    pub period: u32,
+    /// ISO 8601 date-time of the start of the period.
+    pub time: String,
+    /// Site name, or `all` for the whole network.
+    pub site: String,
+    pub product: String,
+    /// Group label, or `all` for the sum over groups.
+    pub group: String,
+    pub metric: String,
+    pub mean: f64,
+    pub p05: Option<f64>,
+    pub p25: Option<f64>,
+    pub p50: Option<f64>,
+    pub p75: Option<f64>,
+    pub p95: Option<f64>,
+}
+
+/// One row of `replications.csv`: the totals of one replication for one product and
+/// recipient group (or `all`), after warm-up.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ReplicationRow {
+    pub replication: u64,
+    pub product: String,
+    pub group: String,
+    pub demand: u64,
+    pub issued: u64,
+    pub units_short: u64,
+    /// Patient requests not fully served.
+    pub requests_short: u64,
+    pub expired: u64,
+    /// Units released into stock (from testing, or from outside suppliers).
+    pub released: u64,
+    pub outdate_rate: f64,
+    pub fill_rate: f64,
+    pub min_days_of_supply: f64,
+    /// Periods spent in each alert band, in `Summary::alert_levels` order, `;`-separated.
+    pub periods_in_alert: String,
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a rename,
+/// so a reader never sees a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| io::Error::other("path has no file name"))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let tmp: PathBuf = dir.join(tmp_name);
+    let result = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Reads `summary.json` from a results directory.
+pub fn read_summary(dir: &Path) -> io::Result<Summary> {
+    let path = dir.join(SUMMARY_FILE);
+    let text = fs::read_to_string(&path)?;
+    serde_json::from_str(&text)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))
+}
+
+/// Reads all rows of a CSV file of the results directory.
+pub fn read_rows<T: for<'de> Deserialize<'de>>(dir: &Path, file: &str) -> io::Result<Vec<T>> {
+    let path = dir.join(file);
+    let mut reader = csv::Reader::from_path(&path).map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?;
+    reader
+        .deserialize()
+        .collect::<Result<Vec<T>, _>>()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))
+}
