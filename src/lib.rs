@@ -1,3 +1,23 @@
 //! bloodsim: Monte Carlo simulation of emergency blood supply.
+//!
+//! Data flow: a scenario file is parsed and validated once ([`scenario`]) into domain types
+//! ([`blood`], [`network`], [`supply`], [`demand`], [`policy`], [`calendar`]); the
+//! [`engine`] simulates one replication from an explicit seed and reports each period to a
+//! [`record::Recorder`]; [`monte_carlo`] runs many replications and aggregates them;
+//! [`report`] and [`results`] turn aggregates into tables and files.
 
+pub mod blood;
+pub mod calendar;
+pub mod demand;
+pub mod engine;
+pub mod inventory;
+pub mod metrics;
+pub mod monte_carlo;
+pub mod network;
+pub mod policy;
+pub mod random;
+pub mod record;
+pub mod report;
 pub mod results;
+pub mod scenario;
+pub mod supply;

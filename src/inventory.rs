@@ -1,0 +1,167 @@
+//! Stock by age, for every (site, product, group) cell in one flat array.
+//!
+//! A unit is stored by its expiry period `e` (the first period it can no longer be issued).
+//! At period `t` a cell only holds units with `t <= e <= t + shelf_life`, so a ring of
+//! `shelf_life + 1` counters indexed by `e mod (shelf_life + 1)` holds them all: expiry is
+//! one counter read per cell per period, with no scan of units. Hints on the oldest and
+//! newest non-empty expiry keep issuing from scanning empty slots.
+
+/// Stock of all cells, by expiry period.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    /// Start of each cell's ring in `slots` (cells that hold no stock have length 0).
+    offset: Vec<usize>,
+    len: Vec<u32>,
+    slots: Vec<u32>,
+    on_hand: Vec<u32>,
+    /// Smallest and largest expiry that may be non-empty (valid while on_hand > 0).
+    oldest: Vec<u32>,
+    newest: Vec<u32>,
+}
+
+impl Inventory {
+    /// `ring_len[cell]` = shelf life + 1 for stock-holding cells, 0 for others.
+    pub fn new(ring_len: &[u32]) -> Inventory {
+        let mut offset = Vec::with_capacity(ring_len.len());
+        let mut total = 0usize;
+        for &l in ring_len {
+            offset.push(total);
+            total += l as usize;
+        }
+        let n = ring_len.len();
+        Inventory {
+            offset,
+            len: ring_len.to_vec(),
+            slots: vec![0; total],
+            on_hand: vec![0; n],
+            oldest: vec![0; n],
+            newest: vec![0; n],
+        }
+    }
+
+    /// Empties every cell, keeping the allocation.
+    pub fn clear(&mut self) {
+        self.slots.fill(0);
+        self.on_hand.fill(0);
+    }
+
+    #[inline]
+    pub fn on_hand(&self, cell: usize) -> u32 {
+        self.on_hand[cell]
+    }
+
+    pub fn on_hand_all(&self) -> &[u32] {
+        &self.on_hand
+    }
+
+    #[inline]
+    fn slot(&self, cell: usize, expiry: u32) -> usize {
+        self.offset[cell] + (expiry % self.len[cell]) as usize
+    }
+
+    /// Adds units expiring at `expiry`; the caller guarantees `now < expiry <= now + shelf_life`.
+    #[inline]
+    pub fn add(&mut self, cell: usize, expiry: u32, units: u32) {
+        if units == 0 {
+            return;
+        }
+        debug_assert!(self.len[cell] > 0, "cell {cell} holds no stock");
+        let s = self.slot(cell, expiry);
+        self.slots[s] += units;
+        if self.on_hand[cell] == 0 {
+            self.oldest[cell] = expiry;
+            self.newest[cell] = expiry;
+        } else {
+            self.oldest[cell] = self.oldest[cell].min(expiry);
+            self.newest[cell] = self.newest[cell].max(expiry);
+        }
+        self.on_hand[cell] += units;
+    }
+
+    /// Removes and returns the units whose expiry period is `now`.
+    #[inline]
+    pub fn expire(&mut self, cell: usize, now: u32) -> u32 {
+        if self.on_hand[cell] == 0 || self.oldest[cell] > now {
+            return 0;
+        }
+        let s = self.slot(cell, now);
+        let n = std::mem::take(&mut self.slots[s]);
+        self.on_hand[cell] -= n;
+        self.oldest[cell] = now + 1;
+        n
+    }
+
+    /// Takes up to `units` from the cell, oldest (earliest expiry) first or newest first,
+    /// calling `taken(expiry, count)` for each expiry drawn from. Returns the units taken.
+    #[inline]
+    pub fn take(
+        &mut self,
+        cell: usize,
+        units: u32,
+        oldest_first: bool,
+        mut taken: impl FnMut(u32, u32),
+    ) -> u32 {
+        let mut want = units.min(self.on_hand[cell]);
+        let got = want;
+        while want > 0 {
+            let e = if oldest_first {
+                self.oldest[cell]
+            } else {
+                self.newest[cell]
+            };
+            let s = self.slot(cell, e);
+            let k = self.slots[s].min(want);
+            if k > 0 {
+                self.slots[s] -= k;
+                want -= k;
+                taken(e, k);
+            }
+            if self.slots[s] == 0 {
+                if oldest_first {
+                    self.oldest[cell] += 1;
+                } else {
+                    self.newest[cell] -= 1;
+                }
+            }
+        }
+        self.on_hand[cell] -= got;
+        got
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn taken(inv: &mut Inventory, units: u32, oldest_first: bool) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        inv.take(0, units, oldest_first, |e, k| out.push((e, k)));
+        out
+    }
+
+    #[test]
+    fn issues_in_age_order_and_expires_by_period() {
+        let mut inv = Inventory::new(&[4]); // shelf life 3
+        inv.add(0, 3, 5); // collected at 0
+        inv.add(0, 4, 2); // collected at 1
+        inv.add(0, 2, 1); // older unit
+        assert_eq!(inv.on_hand(0), 8);
+        assert_eq!(taken(&mut inv, 2, true), vec![(2, 1), (3, 1)]);
+        assert_eq!(taken(&mut inv, 1, false), vec![(4, 1)]);
+        assert_eq!(inv.expire(0, 2), 0);
+        assert_eq!(inv.expire(0, 3), 4);
+        assert_eq!(inv.on_hand(0), 1);
+        assert_eq!(taken(&mut inv, 10, true), vec![(4, 1)]);
+        assert_eq!(inv.on_hand(0), 0);
+    }
+
+    #[test]
+    fn ring_reuses_slots_across_periods() {
+        let mut inv = Inventory::new(&[2]); // shelf life 1
+        for t in 0..10u32 {
+            assert_eq!(inv.expire(0, t), if t == 0 { 0 } else { 3 });
+            inv.add(0, t + 1, 3);
+        }
+        assert_eq!(inv.on_hand(0), 3);
+    }
+}

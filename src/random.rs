@@ -1,0 +1,425 @@
+//! Random streams and the count and size distributions the model draws from.
+//!
+//! Every random process (a collection site's donations, a hospital's demand, a lab's
+//! discards) has its own ChaCha8 stream, keyed by the seed, the process's name and the
+//! replication. ChaCha8 is a named, portable algorithm, so a seed reproduces on any machine
+//! and any thread count; keying by name (not position) gives common random numbers: two
+//! variants of a scenario that share a site see the same draws for it.
+
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+use rand_distr::{Binomial, Distribution, Gamma, Poisson};
+
+/// The generator every random process uses.
+pub type Stream = ChaCha8Rng;
+
+/// The stream of one named random process in one replication.
+pub fn stream(seed: u64, process: &str, replication: u64) -> Stream {
+    let mut rng = ChaCha8Rng::seed_from_u64(splitmix64(seed ^ fnv1a(process.as_bytes())));
+    rng.set_stream(replication);
+    rng
+}
+
+/// FNV-1a: a fixed, documented hash, so stream keys never change between Rust versions.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Poisson draw; zero for a non-positive mean.
+pub fn poisson(rng: &mut Stream, mean: f64) -> u32 {
+    if mean <= 0.0 {
+        return 0;
+    }
+    match Poisson::new(mean) {
+        Ok(d) => clamp_u32(d.sample(rng)),
+        Err(_) => 0,
+    }
+}
+
+/// Binomial draw; `n` when `p >= 1`, zero when `p <= 0`.
+pub fn binomial(rng: &mut Stream, n: u32, p: f64) -> u32 {
+    if n == 0 || p <= 0.0 {
+        return 0;
+    }
+    if p >= 1.0 {
+        return n;
+    }
+    match Binomial::new(u64::from(n), p) {
+        Ok(d) => d.sample(rng) as u32,
+        Err(_) => 0,
+    }
+}
+
+/// Negative binomial as a Gamma-Poisson mixture (rand_distr has none): mean `mean`,
+/// variance `mean + mean^2 / shape`.
+pub fn negative_binomial(rng: &mut Stream, mean: f64, shape: f64) -> u32 {
+    if mean <= 0.0 {
+        return 0;
+    }
+    match Gamma::new(shape, mean / shape) {
+        Ok(g) => {
+            let rate = g.sample(rng);
+            poisson(rng, rate)
+        }
+        Err(_) => 0,
+    }
+}
+
+fn clamp_u32(x: f64) -> u32 {
+    if x >= f64::from(u32::MAX) {
+        u32::MAX
+    } else {
+        x as u32
+    }
+}
+
+/// How many events (donations, patient requests) happen in a period.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CountDistribution {
+    Poisson,
+    /// Negative binomial with this shape (dispersion) per unit of structural share; see [`Count`].
+    NegativeBinomial {
+        dispersion: f64,
+    },
+    /// The mean itself, stochastically rounded.
+    Fixed,
+}
+
+/// A count process with a baseline mean per period.
+///
+/// `shape` is the negative-binomial shape for this slice of the process: a daily process
+/// NB(mean, k) split into groups and periods with shares s keeps shape k*s per slice, so the
+/// slices add back up to exactly NB(mean, k) (sums of NBs with equal p are NB).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Count {
+    pub distribution: CountDistribution,
+    /// Mean per period before the period's multipliers.
+    pub mean: f64,
+    pub shape: f64,
+}
+
+impl Count {
+    /// Draw with the baseline mean scaled by `multiplier` (weekday, season, events).
+    pub fn sample(&self, rng: &mut Stream, multiplier: f64) -> u32 {
+        let mean = self.mean * multiplier;
+        match self.distribution {
+            CountDistribution::Poisson => poisson(rng, mean),
+            CountDistribution::NegativeBinomial { .. } => negative_binomial(rng, mean, self.shape),
+            CountDistribution::Fixed => stochastic_round(rng, mean),
+        }
+    }
+}
+
+/// floor(x) plus one with probability frac(x): unbiased integer rounding.
+pub fn stochastic_round(rng: &mut Stream, x: f64) -> u32 {
+    if x <= 0.0 {
+        return 0;
+    }
+    let floor = x.floor();
+    let extra = u32::from(rng.random::<f64>() < x - floor);
+    clamp_u32(floor) + extra
+}
+
+/// Distribution of units per patient request, tabulated once so a draw is one uniform and a
+/// binary search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SizeTable {
+    /// Smallest size in the table (1 unless fixed).
+    first: u32,
+    /// `cdf[i]` = P(size <= first + i); the last entry is 1.
+    cdf: Vec<f64>,
+    mean: f64,
+}
+
+/// Sizes beyond this many units are not tabulated; a distribution needing more is rejected.
+pub const MAX_REQUEST_UNITS: u32 = 2000;
+
+impl SizeTable {
+    pub fn fixed(units: u32) -> SizeTable {
+        SizeTable {
+            first: units,
+            cdf: vec![1.0],
+            mean: f64::from(units),
+        }
+    }
+
+    /// Tabulates a probability mass function over sizes 1..; `pmf(k)` for k >= 1. The tail
+    /// beyond the point where the CDF reaches 1 - 1e-12 is folded into the last size.
+    pub fn from_pmf(pmf: impl Fn(u32) -> f64) -> Option<SizeTable> {
+        let mut cdf = Vec::new();
+        let mut acc = 0.0;
+        let mut mean = 0.0;
+        for k in 1..=MAX_REQUEST_UNITS {
+            let p = pmf(k);
+            acc += p;
+            mean += p * f64::from(k);
+            cdf.push(acc);
+            if acc >= 1.0 - 1e-12 {
+                let last = cdf.len() - 1;
+                cdf[last] = 1.0;
+                return Some(SizeTable {
+                    first: 1,
+                    cdf,
+                    mean: mean + (1.0 - acc) * f64::from(k),
+                });
+            }
+        }
+        None
+    }
+
+    /// 1 + Poisson(mean - 1).
+    pub fn shifted_poisson(mean: f64) -> Option<SizeTable> {
+        let lambda = mean - 1.0;
+        if lambda <= 0.0 {
+            return Some(SizeTable::fixed(1));
+        }
+        Self::from_pmf(|k| poisson_pmf(lambda, k - 1))
+    }
+
+    /// 1 + NB with mean (mean - 1) and the given shape.
+    pub fn shifted_negative_binomial(mean: f64, shape: f64) -> Option<SizeTable> {
+        let m = mean - 1.0;
+        if m <= 0.0 {
+            return Some(SizeTable::fixed(1));
+        }
+        let p = shape / (shape + m);
+        Self::from_pmf(|k| nb_pmf(shape, p, k - 1))
+    }
+
+    /// max(1, round(G)), G ~ Gamma with the given mean and coefficient of variation.
+    pub fn rounded_gamma(mean: f64, cv: f64) -> Option<SizeTable> {
+        let shape = 1.0 / (cv * cv);
+        let scale = mean / shape;
+        let cdf = |x: f64| {
+            if x <= 0.0 {
+                0.0
+            } else {
+                regularized_gamma_p(shape, x / scale)
+            }
+        };
+        Self::from_pmf(|k| {
+            if k == 1 {
+                cdf(1.5)
+            } else {
+                cdf(f64::from(k) + 0.5) - cdf(f64::from(k) - 0.5)
+            }
+        })
+    }
+
+    pub fn mean(&self) -> f64 {
+        self.mean
+    }
+
+    pub fn is_fixed(&self) -> bool {
+        self.cdf.len() == 1
+    }
+
+    pub fn sample(&self, rng: &mut Stream) -> u32 {
+        if self.cdf.len() == 1 {
+            return self.first;
+        }
+        let u: f64 = rng.random();
+        let i = self
+            .cdf
+            .partition_point(|&c| c <= u)
+            .min(self.cdf.len() - 1);
+        self.first + i as u32
+    }
+}
+
+fn ln_factorial(k: u32) -> f64 {
+    ln_gamma(f64::from(k) + 1.0)
+}
+
+pub(crate) fn poisson_pmf(lambda: f64, k: u32) -> f64 {
+    (f64::from(k) * lambda.ln() - lambda - ln_factorial(k)).exp()
+}
+
+fn nb_pmf(shape: f64, p: f64, k: u32) -> f64 {
+    let kf = f64::from(k);
+    (ln_gamma(kf + shape) - ln_gamma(shape) - ln_factorial(k)
+        + shape * p.ln()
+        + kf * (1.0 - p).ln())
+    .exp()
+}
+
+/// Lanczos approximation (g = 7, n = 9), accurate to ~1e-15 for x > 0.
+pub(crate) fn ln_gamma(x: f64) -> f64 {
+    const G: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        let pi = std::f64::consts::PI;
+        return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let t = x + 7.5;
+    let sum = G
+        .iter()
+        .enumerate()
+        .skip(1)
+        .fold(G[0], |acc, (i, &g)| acc + g / (x + i as f64));
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
+}
+
+/// Regularized lower incomplete gamma P(a, x), by series or continued fraction.
+fn regularized_gamma_p(a: f64, x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    let ln_prefix = a * x.ln() - x - ln_gamma(a);
+    if x < a + 1.0 {
+        let (mut term, mut sum, mut n) = (1.0 / a, 1.0 / a, a);
+        for _ in 0..10_000 {
+            n += 1.0;
+            term *= x / n;
+            sum += term;
+            if term.abs() < sum.abs() * 1e-16 {
+                break;
+            }
+        }
+        (sum.ln() + ln_prefix).exp().min(1.0)
+    } else {
+        // Lentz's continued fraction for Q(a, x).
+        let tiny = 1e-300;
+        let mut b = x + 1.0 - a;
+        let mut c = 1.0 / tiny;
+        let mut d = 1.0 / b;
+        let mut h = d;
+        for i in 1..10_000 {
+            let an = -(i as f64) * (i as f64 - a);
+            b += 2.0;
+            d = an * d + b;
+            if d.abs() < tiny {
+                d = tiny;
+            }
+            c = b + an / c;
+            if c.abs() < tiny {
+                c = tiny;
+            }
+            d = 1.0 / d;
+            let delta = d * c;
+            h *= delta;
+            if (delta - 1.0).abs() < 1e-16 {
+                break;
+            }
+        }
+        (1.0 - (ln_prefix.exp() * h)).clamp(0.0, 1.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_depend_on_seed_process_and_replication() {
+        let draw = |seed, name: &str, rep| stream(seed, name, rep).random::<u64>();
+        assert_eq!(draw(1, "demand/a", 3), draw(1, "demand/a", 3));
+        assert_ne!(draw(1, "demand/a", 3), draw(1, "demand/a", 4));
+        assert_ne!(draw(1, "demand/a", 3), draw(1, "demand/b", 3));
+        assert_ne!(draw(1, "demand/a", 3), draw(2, "demand/a", 3));
+    }
+
+    #[test]
+    fn ln_gamma_matches_factorials() {
+        for (n, fact) in [(1u32, 1.0f64), (5, 24.0), (11, 3_628_800.0)] {
+            assert!((ln_gamma(f64::from(n)) - fact.ln()).abs() < 1e-12);
+        }
+        assert!((ln_gamma(0.5) - std::f64::consts::PI.sqrt().ln()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn incomplete_gamma_matches_exponential_cdf() {
+        for x in [0.1, 1.0, 2.5, 10.0] {
+            assert!((regularized_gamma_p(1.0, x) - (1.0 - (-x as f64).exp())).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn size_tables_have_the_requested_mean() {
+        let cases = [
+            SizeTable::shifted_poisson(3.0).unwrap(),
+            SizeTable::shifted_negative_binomial(4.0, 0.8).unwrap(),
+            SizeTable::rounded_gamma(8.0, 0.5).unwrap(),
+        ];
+        for (table, mean) in cases.iter().zip([3.0, 4.0, 8.0]) {
+            assert!(
+                (table.mean() - mean).abs() < 0.02,
+                "{} vs {mean}",
+                table.mean()
+            );
+        }
+        assert_eq!(SizeTable::fixed(4).mean(), 4.0);
+    }
+
+    /// Sample mean of 20,000 draws within 4 standard errors of the table mean.
+    #[test]
+    fn size_samples_agree_with_table() {
+        let table = SizeTable::rounded_gamma(6.0, 0.8).unwrap();
+        let mut rng = stream(7, "test", 0);
+        let n = 20_000;
+        let draws: Vec<f64> = (0..n).map(|_| f64::from(table.sample(&mut rng))).collect();
+        let mean = draws.iter().sum::<f64>() / n as f64;
+        let var = draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        let se = (var / n as f64).sqrt();
+        assert!(
+            (mean - table.mean()).abs() < 4.0 * se,
+            "{mean} vs {}",
+            table.mean()
+        );
+        assert!(draws.iter().all(|&d| d >= 1.0));
+    }
+
+    /// Mean and variance of the NB mixture within 4 standard errors (variance's SE from the
+    /// fourth moment estimate).
+    #[test]
+    fn negative_binomial_mean_and_variance() {
+        let (mean, shape) = (12.0, 3.0);
+        let mut rng = stream(11, "nb", 0);
+        let n = 40_000;
+        let xs: Vec<f64> = (0..n)
+            .map(|_| f64::from(negative_binomial(&mut rng, mean, shape)))
+            .collect();
+        let m = xs.iter().sum::<f64>() / n as f64;
+        let v = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64;
+        let m4 = xs.iter().map(|x| (x - m).powi(4)).sum::<f64>() / n as f64;
+        let se_mean = (v / n as f64).sqrt();
+        let se_var = ((m4 - v * v) / n as f64).sqrt();
+        assert!((m - mean).abs() < 4.0 * se_mean);
+        let expected_var = mean + mean * mean / shape;
+        assert!(
+            (v - expected_var).abs() < 4.0 * se_var,
+            "{v} vs {expected_var}"
+        );
+    }
+
+    #[test]
+    fn stochastic_round_is_unbiased() {
+        let mut rng = stream(3, "round", 0);
+        let n = 40_000;
+        let total: u64 = (0..n)
+            .map(|_| u64::from(stochastic_round(&mut rng, 2.3)))
+            .sum();
+        let mean = total as f64 / n as f64;
+        // Bernoulli(0.3) part: SE = sqrt(0.21 / n).
+        assert!((mean - 2.3).abs() < 4.0 * (0.21f64 / n as f64).sqrt());
+    }
+}

@@ -1,0 +1,141 @@
+//! What the engine reports each period, and the [`Recorder`] trait that receives it.
+//!
+//! The engine never aggregates, prints or writes: it hands a [`PeriodView`] to a recorder.
+//! The Monte Carlo aggregator, the per-replication totals, trajectory writers and the
+//! invariant checks in tests are all recorders.
+
+use crate::scenario::Cells;
+
+/// Unit flows during one period, per (site, product, group) cell (see [`Cells`]).
+///
+/// Stock flows are counted by the group of the unit; demand flows (`demanded`,
+/// `issued_exact`, `issued_substituted`, `unmet`, `requests`, `requests_short`) by the
+/// recipient's group, at the hospital.
+#[derive(Debug, Clone, Default)]
+pub struct Flows {
+    /// Units placed at period 0 (zero in every later period).
+    pub initial: Vec<u32>,
+    /// Units obtained from donations at a collection site, or supplied from outside by a supplier.
+    pub collected: Vec<u32>,
+    /// Units arriving at a site from another site.
+    pub received: Vec<u32>,
+    /// Units leaving a site for another site.
+    pub shipped: Vec<u32>,
+    /// Units released by a lab after testing and processing (not discarded).
+    pub released: Vec<u32>,
+    /// Units discarded at testing.
+    pub discarded: Vec<u32>,
+    /// Units that reached their expiry at the site (in stock, in a lab, or on arrival).
+    pub expired: Vec<u32>,
+    /// Units issued to patients, by the unit's group.
+    pub issued: Vec<u32>,
+    /// Units hospitals ordered.
+    pub ordered: Vec<u32>,
+    /// Units requested by patients of the group in this period.
+    pub demanded: Vec<u32>,
+    /// Units issued to patients of the group from their own group.
+    pub issued_exact: Vec<u32>,
+    /// Units issued to patients of the group from another, compatible group.
+    pub issued_substituted: Vec<u32>,
+    /// Units requested in this period and not issued in it.
+    pub unmet: Vec<u32>,
+    /// Patient requests arriving in this period.
+    pub requests: Vec<u32>,
+    /// Requests of this period not fully served in it.
+    pub requests_short: Vec<u32>,
+}
+
+impl Flows {
+    pub fn new(cells: usize) -> Flows {
+        let v = || vec![0; cells];
+        Flows {
+            initial: v(),
+            collected: v(),
+            received: v(),
+            shipped: v(),
+            released: v(),
+            discarded: v(),
+            expired: v(),
+            issued: v(),
+            ordered: v(),
+            demanded: v(),
+            issued_exact: v(),
+            issued_substituted: v(),
+            unmet: v(),
+            requests: v(),
+            requests_short: v(),
+        }
+    }
+
+    pub fn clear(&mut self) {
+        for v in [
+            &mut self.initial,
+            &mut self.collected,
+            &mut self.received,
+            &mut self.shipped,
+            &mut self.released,
+            &mut self.discarded,
+            &mut self.expired,
+            &mut self.issued,
+            &mut self.ordered,
+            &mut self.demanded,
+            &mut self.issued_exact,
+            &mut self.issued_substituted,
+            &mut self.unmet,
+            &mut self.requests,
+            &mut self.requests_short,
+        ] {
+            v.fill(0);
+        }
+    }
+}
+
+/// The state at the end of one period, and its flows.
+#[derive(Debug, Clone, Copy)]
+pub struct PeriodView<'a> {
+    pub period: u32,
+    pub cells: Cells,
+    pub flows: &'a Flows,
+    /// Units in stock at hubs and hospitals, by cell.
+    pub on_hand: &'a [u32],
+    /// Units on the road toward the site, by cell.
+    pub in_transit: &'a [u32],
+    /// Units at a lab waiting for or in testing and processing, by cell.
+    pub in_testing: &'a [u32],
+    /// Units owed to patients (backordered demand), by recipient cell.
+    pub backlog: &'a [u32],
+}
+
+/// One issue of units to patients, reported for checks (compatibility, freshness).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Issue {
+    pub period: u32,
+    pub site: usize,
+    pub product: usize,
+    /// Group of the units issued.
+    pub donor: usize,
+    /// Group of the patients.
+    pub recipient: usize,
+    /// Expiry period of the units (the first period they could no longer be issued).
+    pub expiry: u32,
+    pub units: u32,
+}
+
+/// Receives what the engine reports. All methods but `period` default to doing nothing, and
+/// the engine is generic over the recorder, so unused hooks cost nothing.
+pub trait Recorder {
+    /// Called once at the end of every period.
+    fn period(&mut self, view: &PeriodView<'_>);
+
+    /// Called for every batch of units issued to patients.
+    #[inline]
+    fn issue(&mut self, _issue: Issue) {}
+}
+
+/// Records nothing; for benchmarks of the engine alone.
+pub struct NullRecorder;
+
+impl Recorder for NullRecorder {
+    #[inline]
+    fn period(&mut self, _view: &PeriodView<'_>) {}
+}

@@ -1,0 +1,175 @@
+//! Scenarios: the TOML a planner writes, parsed once at the edge into validated domain types.
+//!
+//! [`parse`] turns text into a [`Scenario`] or a [`ScenarioError`] listing every problem with
+//! its file, line, column and field. The rest of the crate only sees [`Scenario`], whose
+//! invariants (references resolve, rates are finite and non-negative, shelf lives at least one
+//! period, frequencies sum to one) the engine relies on.
+
+mod error;
+mod raw;
+mod validate;
+
+use std::path::Path;
+
+pub use error::{Problem, ScenarioError};
+
+use crate::blood::{GroupSystem, Product};
+use crate::calendar::Calendar;
+use crate::network::{Role, Site, SiteId};
+use crate::policy::{Allocation, Issuing, UnmetDemand};
+
+/// A validated scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub assumptions: Vec<String>,
+    pub calendar: Calendar,
+    pub seed: u64,
+    pub replications: u64,
+    pub groups: GroupSystem,
+    /// Share of donations by group.
+    pub donor_frequencies: Vec<f64>,
+    /// Products simulated; their position is the product index used everywhere else.
+    pub products: Vec<ProductSpec>,
+    pub sites: Vec<Site>,
+    pub issuing: Issuing,
+    pub unmet_demand: UnmetDemand,
+    pub allocation: Allocation,
+    /// Unit costs by product index (zero when not given).
+    pub costs: Vec<Costs>,
+    pub initial_stock: Vec<InitialLot>,
+    /// Alert bands, least severe first (largest `below_days` first).
+    pub alert_levels: Vec<AlertLevel>,
+    /// Baseline mean demand in units per day by cell (see [`Cells`]): a hospital's own, a
+    /// hub's or supplier's the sum of the hospitals it supplies. Days of supply divide by it.
+    pub baseline_demand: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductSpec {
+    pub product: Product,
+    /// Periods a unit can be issued in: collected in period c, it can be issued in periods
+    /// c ..= c + shelf_life - 1 and expires at the start of period c + shelf_life.
+    pub shelf_life: u32,
+    /// Donor groups each recipient group may receive, most preferred first; just the own
+    /// group when substitution is off.
+    pub preference: Vec<Vec<usize>>,
+}
+
+/// Unit costs, in any one currency.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Costs {
+    pub per_unit_collected: f64,
+    pub per_unit_ordered: f64,
+    pub per_unit_short: f64,
+    pub per_unit_expired: f64,
+    pub holding_per_unit_day: f64,
+}
+
+/// Units in stock at the start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InitialLot {
+    pub site: SiteId,
+    pub product: usize,
+    pub group: usize,
+    /// Periods since collection (0 = fresh); less than the shelf life.
+    pub age: u32,
+    pub units: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertLevel {
+    pub name: String,
+    pub below_days: f64,
+}
+
+/// The (site, product, group) grid every per-cell array uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cells {
+    pub sites: usize,
+    pub products: usize,
+    pub groups: usize,
+}
+
+impl Cells {
+    pub fn len(&self) -> usize {
+        self.sites * self.products * self.groups
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline]
+    pub fn index(&self, site: SiteId, product: usize, group: usize) -> usize {
+        (site * self.products + product) * self.groups + group
+    }
+
+    /// The cell with the same product and group as `cell`, at `site`.
+    #[inline]
+    pub fn at_site(&self, cell: usize, site: SiteId) -> usize {
+        let per_site = self.products * self.groups;
+        site * per_site + cell % per_site
+    }
+
+    /// (site, product, group) of a cell.
+    pub fn split(&self, cell: usize) -> (SiteId, usize, usize) {
+        let per_site = self.products * self.groups;
+        (
+            cell / per_site,
+            cell % per_site / self.groups,
+            cell % self.groups,
+        )
+    }
+}
+
+impl Scenario {
+    pub fn cells(&self) -> Cells {
+        Cells {
+            sites: self.sites.len(),
+            products: self.products.len(),
+            groups: self.groups.count(),
+        }
+    }
+
+    pub fn site_index(&self, name: &str) -> Option<SiteId> {
+        self.sites.iter().position(|s| s.name == name)
+    }
+
+    /// Index of a product, if the scenario simulates it.
+    pub fn product_index(&self, product: Product) -> Option<usize> {
+        self.products.iter().position(|p| p.product == product)
+    }
+
+    pub fn hospitals(&self) -> impl Iterator<Item = (SiteId, &crate::network::Hospital)> {
+        self.sites
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match &s.role {
+                Role::Hospital(h) => Some((i, h)),
+                _ => None,
+            })
+    }
+
+    /// The same scenario with a different seed or replication count.
+    pub fn with_run(mut self, seed: Option<u64>, replications: Option<u64>) -> Scenario {
+        self.seed = seed.unwrap_or(self.seed);
+        self.replications = replications.unwrap_or(self.replications);
+        self
+    }
+}
+
+/// Parses and validates scenario text; `file` names it in messages.
+pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    validate::parse(text, file)
+}
+
+/// Reads, parses and validates a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ScenarioError::whole_file(&file, format!("cannot read the scenario file: {e}"))
+    })?;
+    parse(&text, &file)
+}

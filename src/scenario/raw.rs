@@ -1,0 +1,482 @@
+//! The scenario file as written: serde types mirroring the TOML, with no checks beyond types.
+//!
+//! Every field is documented here, since this is the format planners write. Validation into
+//! domain types happens in [`super::validate`]; nothing outside the `scenario` module sees
+//! these types.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::value::Datetime;
+
+use crate::blood::Product;
+use crate::policy::{Allocation, Issuing, ReviewTiming, UnmetDemand};
+
+/// A whole scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    /// Name, description and assumptions, shown in reports.
+    pub scenario: RawMeta,
+    /// Calendar, horizon, period length, seed and replications.
+    pub time: RawTime,
+    /// Which blood groups exist and how common they are among donors and patients.
+    #[serde(default)]
+    pub blood_groups: RawGroups,
+    /// Products stocked, keyed by product name.
+    pub products: RawProducts,
+    /// Units of each product obtained from one donation of each kind.
+    #[serde(default)]
+    pub yields: RawYields,
+    /// Collection sites, labs, hubs, hospitals and outside suppliers.
+    pub sites: Vec<RawSite>,
+    /// Transport times between sites.
+    #[serde(default)]
+    pub links: Vec<RawLink>,
+    /// Issuing, substitution, replenishment and allocation rules.
+    #[serde(default)]
+    pub policy: RawPolicy,
+    /// Seasonal and holiday multipliers.
+    #[serde(default)]
+    pub calendar: RawCalendar,
+    /// Optional unit costs per product.
+    #[serde(default)]
+    pub costs: RawCostTable,
+    /// Stock on hand at the start, with its age.
+    #[serde(default)]
+    pub initial_stock: Vec<RawInitialStock>,
+    /// Alert bands by days of supply (e.g. Korea's five stages).
+    #[serde(default)]
+    pub alert_levels: Vec<RawAlertLevel>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMeta {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Assumptions a reader of the results should know, one sentence each.
+    #[serde(default)]
+    pub assumptions: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTime {
+    /// First simulated day (a TOML date, e.g. `2026-01-01`), so weekdays and holidays are real.
+    pub start: Datetime,
+    /// Simulated days, warm-up included.
+    pub horizon_days: f64,
+    /// Days at the start excluded from metrics, while stock settles.
+    #[serde(default)]
+    pub warm_up_days: f64,
+    /// Length of one period in hours: 1, 2, 3, 4, 6, 8, 12 or 24 (default 24).
+    #[serde(default = "default_period_hours")]
+    pub period_hours: u32,
+    /// Default seed (the command line may override it).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Default number of replications.
+    #[serde(default = "default_replications")]
+    pub replications: u64,
+}
+
+fn default_period_hours() -> u32 {
+    24
+}
+fn default_seed() -> u64 {
+    1
+}
+fn default_replications() -> u64 {
+    1000
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroups {
+    /// `abo_rhd` (eight groups) or `single` (one ungrouped product; the default).
+    #[serde(default)]
+    pub system: RawGroupSystem,
+    /// Share of donations by group, e.g. `{ "O+" = 0.2775, ... }`; must sum to 1.
+    #[serde(default)]
+    pub donor_frequencies: BTreeMap<String, f64>,
+    /// Default share of patient demand by group (defaults to the donor frequencies).
+    #[serde(default)]
+    pub demand_frequencies: Option<BTreeMap<String, f64>>,
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawGroupSystem {
+    AboRhd,
+    #[default]
+    Single,
+}
+
+/// Products by name; a product not listed is not simulated.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawProducts {
+    pub red_cells: Option<RawProduct>,
+    pub platelets: Option<RawProduct>,
+    pub plasma: Option<RawProduct>,
+    pub whole_blood: Option<RawProduct>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProduct {
+    /// Days from collection to expiry; a unit can be issued up to the end of the last period
+    /// before collection time + shelf life.
+    pub shelf_life_days: f64,
+    /// `compatible` (issue compatible groups in preference order when the exact group is out;
+    /// default) or `none`.
+    #[serde(default)]
+    pub substitution: RawSubstitution,
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawSubstitution {
+    #[default]
+    Compatible,
+    None,
+}
+
+/// Yields per donation kind. Omitted kinds take defaults for the products the scenario has:
+/// whole blood -> 1 red cell unit, 1 plasma unit, 0.25 platelet units (one pool per four
+/// buffy coats); apheresis platelets -> 1 platelet unit; apheresis plasma -> 1 plasma unit.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawYields {
+    pub whole_blood: Option<RawYield>,
+    pub apheresis_platelets: Option<RawYield>,
+    pub apheresis_plasma: Option<RawYield>,
+}
+
+/// Expected units of each product per donation; a fractional part is realised per donation
+/// as a Bernoulli draw (so 0.25 platelets means one donation in four yields a unit).
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawYield {
+    pub red_cells: Option<f64>,
+    pub platelets: Option<f64>,
+    pub plasma: Option<f64>,
+    pub whole_blood: Option<f64>,
+}
+
+/// A site; `kind` says which.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawSite {
+    /// A fixed donor centre or a mobile drive.
+    Collection {
+        name: String,
+        #[serde(default)]
+        region: String,
+        /// Lab that tests and processes this site's donations.
+        lab: String,
+        /// Hub whose stock receives the released units.
+        hub: String,
+        /// Donation streams (whole blood, apheresis).
+        donations: Vec<RawDonation>,
+        /// Days the site collects; default every day.
+        #[serde(default)]
+        schedule: Option<RawSchedule>,
+    },
+    /// A testing and processing lab.
+    Lab {
+        name: String,
+        #[serde(default)]
+        region: String,
+        /// Donations it can start processing per day; omit for unlimited.
+        capacity_per_day: Option<f64>,
+        /// Hours from the start of processing to release.
+        #[serde(default)]
+        processing_hours: f64,
+        /// Share of units discarded at testing (reactive, failed, damaged), 0 <= x < 1.
+        #[serde(default)]
+        discard_fraction: f64,
+    },
+    /// A blood centre or distribution hub holding stock for hospitals.
+    Hub {
+        name: String,
+        #[serde(default)]
+        region: String,
+    },
+    /// A hospital, or hospitals of a region aggregated, with demand and stock.
+    Hospital {
+        name: String,
+        #[serde(default)]
+        region: String,
+        /// The hub or supplier this hospital orders from.
+        supplied_by: String,
+        /// Rank when the hub allocates by priority: lower is served first (default 0).
+        #[serde(default)]
+        priority: u32,
+        /// Patient demand streams.
+        #[serde(default)]
+        demand: Vec<RawDemand>,
+        /// Overrides of the replenishment policy for this hospital.
+        #[serde(default)]
+        replenishment: RawReplenishmentSet,
+    },
+    /// An outside source with unlimited fresh stock (imports, or a textbook supplier).
+    Supplier {
+        name: String,
+        #[serde(default)]
+        region: String,
+    },
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawDonationKind {
+    WholeBlood,
+    ApheresisPlatelets,
+    ApheresisPlasma,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDonation {
+    /// `whole_blood`, `apheresis_platelets` or `apheresis_plasma`.
+    pub donation: RawDonationKind,
+    /// Donations per day (before weekday, season and holiday multipliers).
+    pub per_day: RawCount,
+    /// Seven multipliers, Monday first (default all 1).
+    pub weekday_profile: Option<Vec<f64>>,
+}
+
+/// Which days a collection site is open.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawSchedule {
+    /// Open on these weekdays (`mon` ... `sun`).
+    Weekly { weekdays: Vec<String> },
+    /// Open only on these dates (a mobile drive's calendar).
+    Dates { dates: Vec<Datetime> },
+}
+
+/// A count of events per day.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawCount {
+    Poisson {
+        mean: f64,
+    },
+    /// Over-dispersed counts: variance = mean + mean^2 / dispersion.
+    NegativeBinomial {
+        mean: f64,
+        dispersion: f64,
+    },
+    /// A fixed rate; a fractional count per period is rounded stochastically.
+    Fixed {
+        mean: f64,
+    },
+}
+
+/// Units in one patient request.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawSize {
+    Fixed {
+        units: u32,
+    },
+    /// 1 + Poisson(mean - 1).
+    Poisson {
+        mean: f64,
+    },
+    /// 1 + negative binomial with mean (mean - 1).
+    NegativeBinomial {
+        mean: f64,
+        dispersion: f64,
+    },
+    /// max(1, round(Gamma)) with the given mean and coefficient of variation.
+    RoundedGamma {
+        mean: f64,
+        cv: f64,
+    },
+}
+
+impl Default for RawSize {
+    fn default() -> Self {
+        RawSize::Fixed { units: 1 }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDemand {
+    pub product: Product,
+    /// Patient requests per day.
+    pub requests_per_day: RawCount,
+    /// Units per request (default: one unit).
+    #[serde(default)]
+    pub units_per_request: RawSize,
+    /// Share of requests by recipient group (default: `blood_groups.demand_frequencies`).
+    pub group_mix: Option<BTreeMap<String, f64>>,
+    /// Seven multipliers, Monday first (default all 1).
+    pub weekday_profile: Option<Vec<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLink {
+    pub from: String,
+    pub to: String,
+    /// Transport time, rounded to the nearest whole period.
+    pub hours: f64,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    /// `fifo` (oldest first; default), `lifo` or `fefo`.
+    #[serde(default)]
+    pub issuing: Issuing,
+    /// `lost` (default) or `backordered`.
+    #[serde(default)]
+    pub unmet_demand: UnmetDemand,
+    /// How a hub shares scarce stock among hospitals' orders: `proportional` (default) or `priority`.
+    #[serde(default)]
+    pub allocation: Allocation,
+    /// Default hospital replenishment per product.
+    #[serde(default)]
+    pub replenishment: RawReplenishmentSet,
+}
+
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawReplenishmentSet {
+    pub red_cells: Option<RawReplenishment>,
+    pub platelets: Option<RawReplenishment>,
+    pub plasma: Option<RawReplenishment>,
+    pub whole_blood: Option<RawReplenishment>,
+}
+
+impl RawReplenishmentSet {
+    pub fn get(&self, product: Product) -> Option<&RawReplenishment> {
+        match product {
+            Product::RedCells => self.red_cells.as_ref(),
+            Product::Platelets => self.platelets.as_ref(),
+            Product::Plasma => self.plasma.as_ref(),
+            Product::WholeBlood => self.whole_blood.as_ref(),
+        }
+    }
+}
+
+/// A hospital's ordering rule for one product.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawReplenishment {
+    /// Periodic review: raise the inventory position (on hand + on order - backorders) to a level.
+    OrderUpTo {
+        /// Level in units, shared among groups by the hospital's demand mix.
+        units: Option<f64>,
+        /// Level in days of the hospital's baseline mean demand, per group.
+        days: Option<f64>,
+        /// Days between reviews (default 1).
+        #[serde(default = "default_review_days")]
+        review_every_days: f64,
+        /// `before_demand` or `after_demand` (default).
+        #[serde(default)]
+        review: ReviewTiming,
+        /// Most units ordered per group in one review.
+        max_order_units: Option<u32>,
+    },
+}
+
+fn default_review_days() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawCalendar {
+    /// Twelve collection multipliers, January first.
+    pub collection_by_month: Option<Vec<f64>>,
+    /// Twelve demand multipliers, January first.
+    pub demand_by_month: Option<Vec<f64>>,
+    #[serde(default)]
+    pub holidays: Vec<RawHoliday>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHoliday {
+    /// For the reader of the file; the model uses only the dates and factors.
+    #[allow(dead_code)]
+    pub name: String,
+    pub start: Datetime,
+    /// Whole days the holiday lasts (default 1).
+    #[serde(default = "default_one")]
+    pub days: f64,
+    /// Multiplier on collections during the holiday (default 1).
+    #[serde(default = "default_one")]
+    pub collection_factor: f64,
+    /// Multiplier on demand during the holiday (default 1).
+    #[serde(default = "default_one")]
+    pub demand_factor: f64,
+}
+
+fn default_one() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawCostTable {
+    pub red_cells: Option<RawCosts>,
+    pub platelets: Option<RawCosts>,
+    pub plasma: Option<RawCosts>,
+    pub whole_blood: Option<RawCosts>,
+}
+
+/// Unit costs in any one currency.
+#[derive(Debug, Deserialize, Default, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct RawCosts {
+    #[serde(default)]
+    pub per_unit_collected: f64,
+    #[serde(default)]
+    pub per_unit_ordered: f64,
+    #[serde(default)]
+    pub per_unit_short: f64,
+    #[serde(default)]
+    pub per_unit_expired: f64,
+    #[serde(default)]
+    pub holding_per_unit_day: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInitialStock {
+    /// A hub or hospital.
+    pub site: String,
+    pub product: Product,
+    /// Total units, shared among groups by the demand mix the site serves.
+    pub units: Option<f64>,
+    /// Units per group, e.g. `{ "O-" = 40, "O+" = 300 }`.
+    pub units_by_group: Option<BTreeMap<String, f64>>,
+    /// Days of the site's baseline demand, per group.
+    pub days_of_supply: Option<f64>,
+    /// Ages in days, spread evenly from `min` to `max` (default all fresh).
+    pub age_days: Option<RawAge>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct RawAge {
+    pub min: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlertLevel {
+    pub name: String,
+    /// The band applies when network days of supply are below this.
+    pub below_days: f64,
+}

@@ -1,0 +1,1200 @@
+//! From raw TOML to a validated [`Scenario`], collecting every problem before failing.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use toml::value::Datetime;
+
+use super::error::{FieldPath, Locator, Problem, ScenarioError};
+use super::raw::*;
+use super::{AlertLevel, Costs, InitialLot, ProductSpec, Scenario};
+use crate::blood::{GroupSystem, Product};
+use crate::calendar::{Calendar, PERIOD_HOURS_ALLOWED};
+use crate::demand::DemandStream;
+use crate::network::{Collection, Hospital, Lab, Role, Site, SiteId};
+use crate::policy::OrderUpTo;
+use crate::random::{Count, CountDistribution, MAX_REQUEST_UNITS, SizeTable};
+use crate::supply::{DonationKind, DonationStream};
+
+/// Frequencies must sum to one within this tolerance (then they are normalised).
+const SUM_TOLERANCE: f64 = 1e-3;
+
+pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    let locator = Locator::new(text);
+    let raw: RawScenario = toml::from_str(text).map_err(|e| ScenarioError {
+        file: file.to_string(),
+        problems: vec![locator.problem_at(e.span(), String::new(), e.message().trim().to_string())],
+    })?;
+    let mut v = Validator {
+        locator,
+        problems: Vec::new(),
+    };
+    let scenario = v.scenario(&raw);
+    match scenario {
+        Some(s) if v.problems.is_empty() => Ok(s),
+        _ => Err(ScenarioError {
+            file: file.to_string(),
+            problems: v.problems,
+        }),
+    }
+}
+
+struct Validator<'a> {
+    locator: Locator<'a>,
+    problems: Vec<Problem>,
+}
+
+fn root() -> FieldPath {
+    FieldPath::root()
+}
+
+/// What validation has established so far, needed by later checks.
+struct Context {
+    calendar: Calendar,
+    groups: GroupSystem,
+    products: Vec<Product>,
+    donor: Vec<f64>,
+    demand_mix: Vec<f64>,
+    site_index: HashMap<String, SiteId>,
+    links: HashMap<(SiteId, SiteId), f64>,
+    collection_by_day: Vec<f64>,
+    demand_by_day: Vec<f64>,
+}
+
+impl Context {
+    fn product_index(&self, p: Product) -> Option<usize> {
+        self.products.iter().position(|&q| q == p)
+    }
+}
+
+impl Validator<'_> {
+    fn err(&mut self, path: &FieldPath, message: impl Into<String>) {
+        let problem = self.locator.problem(path, message.into());
+        self.problems.push(problem);
+    }
+
+    /// A finite number at least `min`; reports and returns `None` otherwise.
+    fn at_least(&mut self, path: &FieldPath, x: f64, min: f64) -> Option<f64> {
+        if x.is_finite() && x >= min {
+            Some(x)
+        } else {
+            self.err(path, format!("must be a number >= {min}, found {x}"));
+            None
+        }
+    }
+
+    fn positive(&mut self, path: &FieldPath, x: f64) -> Option<f64> {
+        if x.is_finite() && x > 0.0 {
+            Some(x)
+        } else {
+            self.err(path, format!("must be a number > 0, found {x}"));
+            None
+        }
+    }
+
+    fn scenario(&mut self, raw: &RawScenario) -> Option<Scenario> {
+        let calendar = self.calendar(&raw.time)?;
+        let groups = match raw.blood_groups.system {
+            RawGroupSystem::AboRhd => GroupSystem::AboRhd,
+            RawGroupSystem::Single => GroupSystem::Single,
+        };
+        let gpath = root().key("blood_groups");
+        let donor = self.group_shares(
+            &gpath.key("donor_frequencies"),
+            &raw.blood_groups.donor_frequencies,
+            groups,
+        );
+        let demand_mix = match &raw.blood_groups.demand_frequencies {
+            Some(m) => self.group_shares(&gpath.key("demand_frequencies"), m, groups),
+            None => donor.clone(),
+        };
+        let (products, product_specs) = self.products(&raw.products, groups, &calendar);
+        let (collection_by_day, demand_by_day) = self.seasons(&raw.calendar, &calendar);
+        let mut ctx = Context {
+            calendar,
+            groups,
+            products,
+            donor,
+            demand_mix,
+            site_index: HashMap::new(),
+            links: HashMap::new(),
+            collection_by_day,
+            demand_by_day,
+        };
+        self.site_names(&raw.sites, &mut ctx);
+        self.links(&raw.links, &mut ctx);
+        let yields = self.yields(&raw.yields, &ctx);
+        let mut sites: Vec<Site> = raw
+            .sites
+            .iter()
+            .enumerate()
+            .map(|(i, s)| self.site(i, s, raw, &ctx, &yields))
+            .collect();
+        let baseline_demand = baseline_demand(&sites, &ctx);
+        self.order_levels(raw, &mut sites, &ctx, &baseline_demand);
+        self.check_sources(&sites, &ctx);
+        let initial_stock = self.initial_stock(
+            &raw.initial_stock,
+            &sites,
+            &ctx,
+            &product_specs,
+            &baseline_demand,
+        );
+        let alert_levels = self.alert_levels(&raw.alert_levels);
+        let costs = self.costs(&raw.costs, &ctx);
+        Some(Scenario {
+            name: raw.scenario.name.clone(),
+            description: raw.scenario.description.clone(),
+            assumptions: raw.scenario.assumptions.clone(),
+            calendar: ctx.calendar,
+            seed: raw.time.seed,
+            replications: raw.time.replications,
+            groups,
+            donor_frequencies: ctx.donor,
+            products: product_specs,
+            sites,
+            issuing: raw.policy.issuing,
+            unmet_demand: raw.policy.unmet_demand,
+            allocation: raw.policy.allocation,
+            costs,
+            initial_stock,
+            alert_levels,
+            baseline_demand,
+        })
+    }
+
+    fn date(&mut self, path: &FieldPath, d: &Datetime) -> Option<NaiveDate> {
+        let date = match (d.date, d.time) {
+            (Some(date), None) => NaiveDate::from_ymd_opt(
+                i32::from(date.year),
+                u32::from(date.month),
+                u32::from(date.day),
+            ),
+            _ => None,
+        };
+        if date.is_none() {
+            self.err(
+                path,
+                format!("must be a plain date such as 2026-01-01, found {d}"),
+            );
+        }
+        date
+    }
+
+    fn calendar(&mut self, t: &RawTime) -> Option<Calendar> {
+        let p = root().key("time");
+        let start = self.date(&p.key("start"), &t.start);
+        if !PERIOD_HOURS_ALLOWED.contains(&t.period_hours) {
+            self.err(
+                &p.key("period_hours"),
+                format!(
+                    "must divide a day: one of {PERIOD_HOURS_ALLOWED:?}, found {}",
+                    t.period_hours
+                ),
+            );
+            return None;
+        }
+        let horizon = self.positive(&p.key("horizon_days"), t.horizon_days);
+        let warm_up = self.at_least(&p.key("warm_up_days"), t.warm_up_days, 0.0);
+        if t.replications == 0 {
+            self.err(&p.key("replications"), "must be at least 1");
+        }
+        let (start, horizon, warm_up) = (start?, horizon?, warm_up?);
+        let mut cal = Calendar {
+            start,
+            period_hours: t.period_hours,
+            periods: 0,
+            warm_up_periods: 0,
+        };
+        cal.periods = cal.days_to_periods(horizon);
+        cal.warm_up_periods = cal.days_to_periods(warm_up);
+        if cal.periods == 0 {
+            self.err(&p.key("horizon_days"), "is shorter than one period");
+            return None;
+        }
+        if cal.warm_up_periods >= cal.periods {
+            self.err(
+                &p.key("warm_up_days"),
+                format!("must be shorter than horizon_days ({horizon})"),
+            );
+        }
+        Some(cal)
+    }
+
+    /// Shares by group from a `{ label = share }` table; missing groups get 0.
+    fn group_shares(
+        &mut self,
+        path: &FieldPath,
+        table: &BTreeMap<String, f64>,
+        groups: GroupSystem,
+    ) -> Vec<f64> {
+        if groups == GroupSystem::Single {
+            for (label, &x) in table {
+                if label != crate::blood::SINGLE_LABEL || (x - 1.0).abs() > SUM_TOLERANCE {
+                    self.err(&path.key(label), "a single-group scenario has only `any = 1.0`; remove this or set blood_groups.system = \"abo_rhd\"");
+                }
+            }
+            return vec![1.0];
+        }
+        let mut shares = vec![0.0; groups.count()];
+        let mut ok = true;
+        for (label, &x) in table {
+            match groups.index_of(label) {
+                Some(g) => match self.at_least(&path.key(label), x, 0.0) {
+                    Some(x) => shares[g] = x,
+                    None => ok = false,
+                },
+                None => {
+                    ok = false;
+                    self.err(
+                        &path.key(label),
+                        format!(
+                            "unknown blood group; allowed: {}",
+                            groups.labels().join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        let sum: f64 = shares.iter().sum();
+        if ok && (sum - 1.0).abs() > SUM_TOLERANCE {
+            self.err(
+                path,
+                format!("shares must sum to 1 (within {SUM_TOLERANCE}), they sum to {sum:.6}"),
+            );
+        } else if sum > 0.0 {
+            shares.iter_mut().for_each(|s| *s /= sum);
+        }
+        shares
+    }
+
+    fn products(
+        &mut self,
+        raw: &RawProducts,
+        groups: GroupSystem,
+        cal: &Calendar,
+    ) -> (Vec<Product>, Vec<ProductSpec>) {
+        let p = root().key("products");
+        let entries = [
+            (Product::RedCells, &raw.red_cells),
+            (Product::Platelets, &raw.platelets),
+            (Product::Plasma, &raw.plasma),
+            (Product::WholeBlood, &raw.whole_blood),
+        ];
+        let mut products = Vec::new();
+        let mut specs = Vec::new();
+        for (product, spec) in entries {
+            let Some(spec) = spec else { continue };
+            let path = p.key(product.name()).key("shelf_life_days");
+            products.push(product);
+            let shelf_life = match self
+                .positive(&path, spec.shelf_life_days)
+                .map(|d| cal.days_to_periods(d))
+            {
+                Some(0) => {
+                    self.err(
+                        &path,
+                        format!("is shorter than one period ({} hours)", cal.period_hours),
+                    );
+                    1
+                }
+                Some(periods) => periods,
+                None => 1,
+            };
+            let preference = (0..groups.count())
+                .map(|r| match spec.substitution {
+                    RawSubstitution::Compatible => product.preference_order(groups, r),
+                    RawSubstitution::None => vec![r],
+                })
+                .collect();
+            specs.push(ProductSpec {
+                product,
+                shelf_life,
+                preference,
+            });
+        }
+        if specs.is_empty() {
+            self.err(
+                &p,
+                "define at least one product: red_cells, platelets, plasma or whole_blood",
+            );
+        }
+        (products, specs)
+    }
+
+    fn seasons(&mut self, raw: &RawCalendar, cal: &Calendar) -> (Vec<f64>, Vec<f64>) {
+        let p = root().key("calendar");
+        let days = cal.days() as usize;
+        let month_factors = |v: &mut Self, key: &str, list: &Option<Vec<f64>>| -> [f64; 12] {
+            let mut out = [1.0; 12];
+            if let Some(list) = list {
+                if list.len() != 12 {
+                    v.err(
+                        &p.key(key),
+                        format!("needs 12 values, January first; found {}", list.len()),
+                    );
+                } else {
+                    for (m, &x) in list.iter().enumerate() {
+                        out[m] = v.at_least(&p.key(key).index(m), x, 0.0).unwrap_or(1.0);
+                    }
+                }
+            }
+            out
+        };
+        let collection_month = month_factors(self, "collection_by_month", &raw.collection_by_month);
+        let demand_month = month_factors(self, "demand_by_month", &raw.demand_by_month);
+        let mut collection: Vec<f64> = (0..days as u32)
+            .map(|d| collection_month[cal.month(d)])
+            .collect();
+        let mut demand: Vec<f64> = (0..days as u32)
+            .map(|d| demand_month[cal.month(d)])
+            .collect();
+        for (i, h) in raw.holidays.iter().enumerate() {
+            let hp = p.key("holidays").index(i);
+            let start = self.date(&hp.key("start"), &h.start);
+            let len = self.at_least(&hp.key("days"), h.days, 0.0);
+            let cf = self.at_least(&hp.key("collection_factor"), h.collection_factor, 0.0);
+            let df = self.at_least(&hp.key("demand_factor"), h.demand_factor, 0.0);
+            let (Some(start), Some(len), Some(cf), Some(df)) = (start, len, cf, df) else {
+                continue;
+            };
+            let first = (start - cal.start).num_days();
+            for d in first..first + len.round() as i64 {
+                if (0..days as i64).contains(&d) {
+                    collection[d as usize] *= cf;
+                    demand[d as usize] *= df;
+                }
+            }
+        }
+        (collection, demand)
+    }
+
+    fn site_names(&mut self, sites: &[RawSite], ctx: &mut Context) {
+        for (i, s) in sites.iter().enumerate() {
+            let name = site_name(s);
+            if name.trim().is_empty() {
+                self.err(
+                    &root().key("sites").index(i).key("name"),
+                    "must not be empty",
+                );
+            }
+            if let Some(&first) = ctx.site_index.get(name) {
+                self.err(
+                    &root().key("sites").index(i).key("name"),
+                    format!("duplicate site name \"{name}\" (first used by sites[{first}])"),
+                );
+            } else {
+                ctx.site_index.insert(name.to_string(), i);
+            }
+        }
+        if sites.is_empty() {
+            self.err(&root().key("sites"), "define at least one site");
+        }
+    }
+
+    fn links(&mut self, links: &[RawLink], ctx: &mut Context) {
+        for (i, l) in links.iter().enumerate() {
+            let p = root().key("links").index(i);
+            let from = self.site_ref(&p.key("from"), &l.from, ctx);
+            let to = self.site_ref(&p.key("to"), &l.to, ctx);
+            let hours = self.at_least(&p.key("hours"), l.hours, 0.0);
+            if let (Some(from), Some(to), Some(hours)) = (from, to, hours) {
+                if ctx.links.insert((from, to), hours).is_some() {
+                    self.err(
+                        &p,
+                        format!("duplicate link from \"{}\" to \"{}\"", l.from, l.to),
+                    );
+                }
+            }
+        }
+    }
+
+    fn site_ref(&mut self, path: &FieldPath, name: &str, ctx: &Context) -> Option<SiteId> {
+        let found = ctx.site_index.get(name).copied();
+        if found.is_none() {
+            let mut known: Vec<&str> = ctx.site_index.keys().map(String::as_str).collect();
+            known.sort_unstable();
+            self.err(
+                path,
+                format!("no site named \"{name}\"; sites are: {}", known.join(", ")),
+            );
+        }
+        found
+    }
+
+    /// A reference that must name a site of one of `kinds`.
+    fn site_ref_of_kind(
+        &mut self,
+        path: &FieldPath,
+        name: &str,
+        raw: &RawScenario,
+        ctx: &Context,
+        kinds: &[&str],
+    ) -> Option<SiteId> {
+        let id = self.site_ref(path, name, ctx)?;
+        let kind = raw_kind(&raw.sites[id]);
+        if kinds.contains(&kind) {
+            Some(id)
+        } else {
+            self.err(
+                path,
+                format!(
+                    "\"{name}\" is a {kind}; this must name a {}",
+                    kinds.join(" or ")
+                ),
+            );
+            None
+        }
+    }
+
+    fn transport(
+        &mut self,
+        path: &FieldPath,
+        from: SiteId,
+        to: SiteId,
+        raw: &RawScenario,
+        ctx: &Context,
+    ) -> u32 {
+        match ctx.links.get(&(from, to)) {
+            Some(&hours) => ctx.calendar.hours_to_periods(hours),
+            None => {
+                let (a, b) = (site_name(&raw.sites[from]), site_name(&raw.sites[to]));
+                self.err(path, format!("no link from \"{a}\" to \"{b}\"; add [[links]] with from = \"{a}\", to = \"{b}\", hours = ..."));
+                0
+            }
+        }
+    }
+
+    fn yields(&mut self, raw: &RawYields, ctx: &Context) -> Vec<Vec<f64>> {
+        DonationKind::ALL
+            .iter()
+            .map(|&kind| {
+                let given = match kind {
+                    DonationKind::WholeBlood => &raw.whole_blood,
+                    DonationKind::ApheresisPlatelets => &raw.apheresis_platelets,
+                    DonationKind::ApheresisPlasma => &raw.apheresis_plasma,
+                };
+                let y = given.clone().unwrap_or_else(|| default_yield(kind, &ctx.products));
+                let mut out = vec![0.0; ctx.products.len()];
+                let entries =
+                    [(Product::RedCells, y.red_cells), (Product::Platelets, y.platelets), (Product::Plasma, y.plasma), (Product::WholeBlood, y.whole_blood)];
+                for (product, value) in entries {
+                    let Some(value) = value else { continue };
+                    let path = root().key("yields").key(kind.name()).key(product.name());
+                    let Some(value) = self.at_least(&path, value, 0.0) else { continue };
+                    match ctx.product_index(product) {
+                        Some(p) => out[p] = value,
+                        None if value > 0.0 => self.err(&path, format!("the scenario has no {product} product; define [products.{product}] or remove this yield")),
+                        None => {}
+                    }
+                }
+                out
+            })
+            .collect()
+    }
+
+    fn site(
+        &mut self,
+        i: usize,
+        s: &RawSite,
+        raw: &RawScenario,
+        ctx: &Context,
+        yields: &[Vec<f64>],
+    ) -> Site {
+        let p = root().key("sites").index(i);
+        let role = match s {
+            RawSite::Collection {
+                lab,
+                hub,
+                donations,
+                schedule,
+                ..
+            } => {
+                let lab_id = self.site_ref_of_kind(&p.key("lab"), lab, raw, ctx, &["lab"]);
+                let hub_id = self.site_ref_of_kind(&p.key("hub"), hub, raw, ctx, &["hub"]);
+                let to_lab = lab_id.map_or(0, |l| self.transport(&p.key("lab"), i, l, raw, ctx));
+                let lab_to_hub = match (lab_id, hub_id) {
+                    (Some(l), Some(h)) => self.transport(&p.key("hub"), l, h, raw, ctx),
+                    _ => 0,
+                };
+                let streams = donations
+                    .iter()
+                    .enumerate()
+                    .map(|(k, d)| self.donation(&p.key("donations").index(k), d, ctx, yields))
+                    .collect();
+                let open = self.schedule(&p.key("schedule"), schedule.as_ref(), &ctx.calendar);
+                let day_factor = ctx
+                    .collection_by_day
+                    .iter()
+                    .zip(open)
+                    .map(|(f, o)| if o { *f } else { 0.0 })
+                    .collect();
+                Role::Collection(Collection {
+                    lab: lab_id.unwrap_or(0),
+                    hub: hub_id.unwrap_or(0),
+                    to_lab,
+                    lab_to_hub,
+                    donations: streams,
+                    day_factor,
+                })
+            }
+            RawSite::Lab {
+                capacity_per_day,
+                processing_hours,
+                discard_fraction,
+                ..
+            } => {
+                let capacity =
+                    capacity_per_day.and_then(|c| self.positive(&p.key("capacity_per_day"), c));
+                let processing = self
+                    .at_least(&p.key("processing_hours"), *processing_hours, 0.0)
+                    .unwrap_or(0.0);
+                let discard = self
+                    .at_least(&p.key("discard_fraction"), *discard_fraction, 0.0)
+                    .unwrap_or(0.0);
+                if discard >= 1.0 {
+                    self.err(
+                        &p.key("discard_fraction"),
+                        format!("must be below 1, found {discard}"),
+                    );
+                }
+                Role::Lab(Lab {
+                    capacity_per_period: capacity.map(|c| c * ctx.calendar.day_fraction()),
+                    processing: ctx.calendar.hours_to_periods(processing),
+                    discard_fraction: discard,
+                })
+            }
+            RawSite::Hub { .. } => Role::Hub,
+            RawSite::Supplier { .. } => Role::Supplier,
+            RawSite::Hospital {
+                supplied_by,
+                priority,
+                demand,
+                ..
+            } => {
+                let supplier = self.site_ref_of_kind(
+                    &p.key("supplied_by"),
+                    supplied_by,
+                    raw,
+                    ctx,
+                    &["hub", "supplier"],
+                );
+                let lead_time =
+                    supplier.map_or(0, |h| self.transport(&p.key("supplied_by"), h, i, raw, ctx));
+                let demand = demand
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, d)| self.demand(&p.key("demand").index(k), d, ctx))
+                    .collect();
+                Role::Hospital(Hospital {
+                    supplier: supplier.unwrap_or(0),
+                    lead_time,
+                    priority: *priority,
+                    demand,
+                    replenishment: vec![None; ctx.products.len()],
+                    day_factor: ctx.demand_by_day.clone(),
+                })
+            }
+        };
+        let (name, region) = site_name_region(s);
+        Site {
+            name: name.to_string(),
+            region: region.to_string(),
+            role,
+        }
+    }
+
+    fn weekday_profile(&mut self, path: &FieldPath, profile: &Option<Vec<f64>>) -> [f64; 7] {
+        let mut out = [1.0; 7];
+        if let Some(list) = profile {
+            if list.len() != 7 {
+                self.err(
+                    path,
+                    format!("needs 7 values, Monday first; found {}", list.len()),
+                );
+            } else {
+                for (d, &x) in list.iter().enumerate() {
+                    out[d] = self.at_least(&path.index(d), x, 0.0).unwrap_or(1.0);
+                }
+            }
+        }
+        out
+    }
+
+    /// A daily count process split into per-group, per-period slices.
+    fn count(
+        &mut self,
+        path: &FieldPath,
+        raw: &RawCount,
+        shares: &[f64],
+        cal: &Calendar,
+    ) -> Vec<Count> {
+        let (mean, distribution, dispersion) = match raw {
+            RawCount::Poisson { mean } => (*mean, CountDistribution::Poisson, 1.0),
+            RawCount::Fixed { mean } => (*mean, CountDistribution::Fixed, 1.0),
+            RawCount::NegativeBinomial { mean, dispersion } => {
+                let k = self
+                    .positive(&path.key("dispersion"), *dispersion)
+                    .unwrap_or(1.0);
+                (
+                    *mean,
+                    CountDistribution::NegativeBinomial { dispersion: k },
+                    k,
+                )
+            }
+        };
+        let mean = self.at_least(&path.key("mean"), mean, 0.0).unwrap_or(0.0);
+        let f = cal.day_fraction();
+        shares
+            .iter()
+            .map(|&s| Count {
+                distribution,
+                mean: mean * f * s,
+                shape: (dispersion * f * s).max(f64::MIN_POSITIVE),
+            })
+            .collect()
+    }
+
+    fn donation(
+        &mut self,
+        path: &FieldPath,
+        d: &RawDonation,
+        ctx: &Context,
+        yields: &[Vec<f64>],
+    ) -> DonationStream {
+        let kind = match d.donation {
+            RawDonationKind::WholeBlood => DonationKind::WholeBlood,
+            RawDonationKind::ApheresisPlatelets => DonationKind::ApheresisPlatelets,
+            RawDonationKind::ApheresisPlasma => DonationKind::ApheresisPlasma,
+        };
+        let y = yields[DonationKind::ALL
+            .iter()
+            .position(|&k| k == kind)
+            .unwrap_or(0)]
+        .clone();
+        if y.iter().all(|&x| x == 0.0) {
+            self.err(
+                &path.key("donation"),
+                format!(
+                    "{} donations yield no product this scenario simulates; set [yields.{}]",
+                    kind.name(),
+                    kind.name()
+                ),
+            );
+        }
+        DonationStream {
+            kind,
+            per_group: self.count(&path.key("per_day"), &d.per_day, &ctx.donor, &ctx.calendar),
+            weekday: self.weekday_profile(&path.key("weekday_profile"), &d.weekday_profile),
+            yields: y,
+        }
+    }
+
+    fn schedule(&mut self, path: &FieldPath, s: Option<&RawSchedule>, cal: &Calendar) -> Vec<bool> {
+        let days = cal.days();
+        match s {
+            None => vec![true; days as usize],
+            Some(RawSchedule::Weekly { weekdays }) => {
+                const NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+                let mut open = [false; 7];
+                for (i, w) in weekdays.iter().enumerate() {
+                    match NAMES.iter().position(|n| n.eq_ignore_ascii_case(w)) {
+                        Some(d) => open[d] = true,
+                        None => self.err(
+                            &path.key("weekdays").index(i),
+                            format!("unknown weekday \"{w}\"; allowed: {}", NAMES.join(", ")),
+                        ),
+                    }
+                }
+                (0..days).map(|d| open[cal.weekday(d)]).collect()
+            }
+            Some(RawSchedule::Dates { dates }) => {
+                let mut open = vec![false; days as usize];
+                for (i, d) in dates.iter().enumerate() {
+                    if let Some(date) = self.date(&path.key("dates").index(i), d) {
+                        let day = (date - cal.start).num_days();
+                        if (0..i64::from(days)).contains(&day) {
+                            open[day as usize] = true;
+                        }
+                    }
+                }
+                open
+            }
+        }
+    }
+
+    fn size(&mut self, path: &FieldPath, raw: &RawSize) -> SizeTable {
+        let table = match raw {
+            RawSize::Fixed { units } => {
+                if *units == 0 || *units > MAX_REQUEST_UNITS {
+                    self.err(
+                        &path.key("units"),
+                        format!("must be between 1 and {MAX_REQUEST_UNITS}, found {units}"),
+                    );
+                }
+                Some(SizeTable::fixed((*units).clamp(1, MAX_REQUEST_UNITS)))
+            }
+            RawSize::Poisson { mean } => self
+                .at_least(&path.key("mean"), *mean, 1.0)
+                .and_then(SizeTable::shifted_poisson),
+            RawSize::NegativeBinomial { mean, dispersion } => {
+                let m = self.at_least(&path.key("mean"), *mean, 1.0);
+                let k = self.positive(&path.key("dispersion"), *dispersion);
+                m.zip(k)
+                    .and_then(|(m, k)| SizeTable::shifted_negative_binomial(m, k))
+            }
+            RawSize::RoundedGamma { mean, cv } => {
+                let m = self.positive(&path.key("mean"), *mean);
+                let cv = self.positive(&path.key("cv"), *cv);
+                m.zip(cv)
+                    .and_then(|(m, cv)| SizeTable::rounded_gamma(m, cv))
+            }
+        };
+        table.unwrap_or_else(|| {
+            self.err(
+                path,
+                format!(
+                    "this distribution puts real weight above {MAX_REQUEST_UNITS} units per request"
+                ),
+            );
+            SizeTable::fixed(1)
+        })
+    }
+
+    fn demand(&mut self, path: &FieldPath, d: &RawDemand, ctx: &Context) -> Option<DemandStream> {
+        let Some(product) = ctx.product_index(d.product) else {
+            self.err(
+                &path.key("product"),
+                format!(
+                    "the scenario has no {} product; define [products.{}]",
+                    d.product, d.product
+                ),
+            );
+            return None;
+        };
+        let mix = match &d.group_mix {
+            Some(m) => self.group_shares(&path.key("group_mix"), m, ctx.groups),
+            None => ctx.demand_mix.clone(),
+        };
+        Some(DemandStream {
+            product,
+            per_group: self.count(
+                &path.key("requests_per_day"),
+                &d.requests_per_day,
+                &mix,
+                &ctx.calendar,
+            ),
+            units: self.size(&path.key("units_per_request"), &d.units_per_request),
+            weekday: self.weekday_profile(&path.key("weekday_profile"), &d.weekday_profile),
+        })
+    }
+
+    /// Resolves each hospital's replenishment rule now that baseline demand is known.
+    fn order_levels(
+        &mut self,
+        raw: &RawScenario,
+        sites: &mut [Site],
+        ctx: &Context,
+        baseline: &[f64],
+    ) {
+        let cells = crate::scenario::Cells {
+            sites: sites.len(),
+            products: ctx.products.len(),
+            groups: ctx.groups.count(),
+        };
+        for (i, site) in sites.iter_mut().enumerate() {
+            let (Role::Hospital(h), RawSite::Hospital { replenishment, .. }) =
+                (&mut site.role, &raw.sites[i])
+            else {
+                continue;
+            };
+            let p = root().key("sites").index(i).key("replenishment");
+            for product in Product::ALL {
+                let own = replenishment.get(product);
+                let (rule, path) = match own {
+                    Some(r) => (Some(r), p.key(product.name())),
+                    None => (
+                        raw.policy.replenishment.get(product),
+                        root()
+                            .key("policy")
+                            .key("replenishment")
+                            .key(product.name()),
+                    ),
+                };
+                let Some(pi) = ctx.product_index(product) else {
+                    if own.is_some() {
+                        self.err(&path, format!("the scenario has no {product} product"));
+                    }
+                    continue;
+                };
+                let demands = h.demand.iter().any(|d| d.product == pi);
+                let Some(RawReplenishment::OrderUpTo {
+                    units,
+                    days,
+                    review_every_days,
+                    review,
+                    max_order_units,
+                }) = rule
+                else {
+                    if demands {
+                        let here = root().key("sites").index(i).key("demand");
+                        self.err(&here, format!("hospital \"{}\" has {product} demand but no replenishment rule; add [policy.replenishment.{product}] or one for this site", site.name));
+                    }
+                    continue;
+                };
+                let per_group: Vec<f64> = (0..ctx.groups.count())
+                    .map(|g| baseline[cells.index(i, pi, g)])
+                    .collect();
+                let total: f64 = per_group.iter().sum();
+                let level = match (units, days) {
+                    (Some(u), None) => {
+                        let u = self.at_least(&path.key("units"), *u, 0.0).unwrap_or(0.0);
+                        let shares: Vec<f64> = if total > 0.0 {
+                            per_group.iter().map(|x| x / total).collect()
+                        } else {
+                            ctx.donor.clone()
+                        };
+                        shares.iter().map(|s| (u * s).ceil() as u32).collect()
+                    }
+                    (None, Some(d)) => {
+                        let d = self.at_least(&path.key("days"), *d, 0.0).unwrap_or(0.0);
+                        per_group.iter().map(|x| (d * x).ceil() as u32).collect()
+                    }
+                    _ => {
+                        self.err(&path, "give exactly one of `units` (order-up-to level in units) or `days` (in days of supply)");
+                        vec![0; ctx.groups.count()]
+                    }
+                };
+                let review_days = self
+                    .positive(&path.key("review_every_days"), *review_every_days)
+                    .unwrap_or(1.0);
+                h.replenishment[pi] = Some(OrderUpTo {
+                    level,
+                    review_every: ctx.calendar.days_to_periods(review_days).max(1),
+                    timing: *review,
+                    max_order: *max_order_units,
+                });
+            }
+        }
+    }
+
+    /// Every product a hospital needs must reach its hub from some collection site.
+    fn check_sources(&mut self, sites: &[Site], ctx: &Context) {
+        let mut produced = vec![vec![false; ctx.products.len()]; sites.len()];
+        for s in sites {
+            if let Role::Collection(c) = &s.role {
+                for d in &c.donations {
+                    for (p, &y) in d.yields.iter().enumerate() {
+                        produced[c.hub][p] |= y > 0.0;
+                    }
+                }
+            }
+        }
+        for (i, s) in sites.iter().enumerate() {
+            let Role::Hospital(h) = &s.role else { continue };
+            if !matches!(sites[h.supplier].role, Role::Hub) {
+                continue;
+            }
+            for (k, d) in h.demand.iter().enumerate() {
+                if !produced[h.supplier][d.product] {
+                    let product = ctx.products[d.product];
+                    self.err(
+                        &root().key("sites").index(i).key("demand").index(k).key("product"),
+                        format!("no collection site sends {product} to hub \"{}\", which supplies this hospital", sites[h.supplier].name),
+                    );
+                }
+            }
+        }
+    }
+
+    fn initial_stock(
+        &mut self,
+        raw: &[RawInitialStock],
+        sites: &[Site],
+        ctx: &Context,
+        products: &[ProductSpec],
+        baseline: &[f64],
+    ) -> Vec<InitialLot> {
+        let cells = crate::scenario::Cells {
+            sites: sites.len(),
+            products: ctx.products.len(),
+            groups: ctx.groups.count(),
+        };
+        let mut lots = Vec::new();
+        for (i, entry) in raw.iter().enumerate() {
+            let p = root().key("initial_stock").index(i);
+            let Some(site) = self.site_ref(&p.key("site"), &entry.site, ctx) else {
+                continue;
+            };
+            if !sites[site].role.holds_stock() {
+                self.err(
+                    &p.key("site"),
+                    format!(
+                        "\"{}\" is a {}; only hubs and hospitals hold stock",
+                        entry.site,
+                        sites[site].role.kind()
+                    ),
+                );
+                continue;
+            }
+            let Some(product) = ctx.product_index(entry.product) else {
+                self.err(
+                    &p.key("product"),
+                    format!("the scenario has no {} product", entry.product),
+                );
+                continue;
+            };
+            let demand: Vec<f64> = (0..ctx.groups.count())
+                .map(|g| baseline[cells.index(site, product, g)])
+                .collect();
+            let per_group: Vec<f64> =
+                match (&entry.units, &entry.units_by_group, &entry.days_of_supply) {
+                    (Some(u), None, None) => {
+                        let u = self.at_least(&p.key("units"), *u, 0.0).unwrap_or(0.0);
+                        let total: f64 = demand.iter().sum();
+                        let shares: Vec<f64> = if total > 0.0 {
+                            demand.iter().map(|d| d / total).collect()
+                        } else {
+                            ctx.donor.clone()
+                        };
+                        apportion(u.round() as u32, &shares)
+                            .into_iter()
+                            .map(f64::from)
+                            .collect()
+                    }
+                    (None, Some(table), None) => {
+                        let mut out = vec![0.0; ctx.groups.count()];
+                        for (label, &x) in table {
+                            let path = p.key("units_by_group").key(label);
+                            match ctx.groups.index_of(label) {
+                                Some(g) => {
+                                    out[g] = self.at_least(&path, x, 0.0).unwrap_or(0.0).round()
+                                }
+                                None => self.err(
+                                    &path,
+                                    format!(
+                                        "unknown blood group; allowed: {}",
+                                        ctx.groups.labels().join(", ")
+                                    ),
+                                ),
+                            }
+                        }
+                        out
+                    }
+                    (None, None, Some(days)) => {
+                        let days = self
+                            .at_least(&p.key("days_of_supply"), *days, 0.0)
+                            .unwrap_or(0.0);
+                        demand.iter().map(|d| (d * days).round()).collect()
+                    }
+                    _ => {
+                        self.err(
+                            &p,
+                            "give exactly one of `units`, `units_by_group` or `days_of_supply`",
+                        );
+                        continue;
+                    }
+                };
+            let shelf = products[product].shelf_life;
+            let age = entry.age_days.unwrap_or(RawAge { min: 0.0, max: 0.0 });
+            let (min, max) = (
+                ctx.calendar.days_to_periods(age.min.max(0.0)),
+                ctx.calendar.days_to_periods(age.max.max(0.0)),
+            );
+            if !(age.min.is_finite() && age.max.is_finite() && age.min >= 0.0 && age.min <= age.max)
+            {
+                self.err(
+                    &p.key("age_days"),
+                    format!(
+                        "needs 0 <= min <= max, found min = {}, max = {}",
+                        age.min, age.max
+                    ),
+                );
+                continue;
+            }
+            if max >= shelf {
+                self.err(
+                    &p.key("age_days").key("max"),
+                    format!(
+                        "units this old have expired: {} shelf life is {} periods",
+                        entry.product, shelf
+                    ),
+                );
+                continue;
+            }
+            for (group, &units) in per_group.iter().enumerate() {
+                let ages = max - min + 1;
+                for (k, n) in apportion(units as u32, &vec![1.0; ages as usize])
+                    .into_iter()
+                    .enumerate()
+                {
+                    if n > 0 {
+                        lots.push(InitialLot {
+                            site,
+                            product,
+                            group,
+                            age: min + k as u32,
+                            units: n,
+                        });
+                    }
+                }
+            }
+        }
+        lots
+    }
+
+    fn alert_levels(&mut self, raw: &[RawAlertLevel]) -> Vec<AlertLevel> {
+        let mut levels: Vec<AlertLevel> = raw
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| {
+                let below = self.positive(
+                    &root().key("alert_levels").index(i).key("below_days"),
+                    a.below_days,
+                )?;
+                Some(AlertLevel {
+                    name: a.name.clone(),
+                    below_days: below,
+                })
+            })
+            .collect();
+        levels.sort_by(|a, b| b.below_days.total_cmp(&a.below_days));
+        levels
+    }
+
+    fn costs(&mut self, raw: &RawCostTable, ctx: &Context) -> Vec<Costs> {
+        let mut out = vec![Costs::default(); ctx.products.len()];
+        let entries = [
+            (Product::RedCells, raw.red_cells),
+            (Product::Platelets, raw.platelets),
+            (Product::Plasma, raw.plasma),
+            (Product::WholeBlood, raw.whole_blood),
+        ];
+        for (product, c) in entries {
+            let Some(c) = c else { continue };
+            let p = root().key("costs").key(product.name());
+            let Some(pi) = ctx.product_index(product) else {
+                self.err(&p, format!("the scenario has no {product} product"));
+                continue;
+            };
+            let mut check = |key: &str, x: f64| self.at_least(&p.key(key), x, 0.0).unwrap_or(0.0);
+            out[pi] = Costs {
+                per_unit_collected: check("per_unit_collected", c.per_unit_collected),
+                per_unit_ordered: check("per_unit_ordered", c.per_unit_ordered),
+                per_unit_short: check("per_unit_short", c.per_unit_short),
+                per_unit_expired: check("per_unit_expired", c.per_unit_expired),
+                holding_per_unit_day: check("holding_per_unit_day", c.holding_per_unit_day),
+            };
+        }
+        out
+    }
+}
+
+/// Splits `total` into integer parts proportional to `weights` (largest remainder, ties to
+/// the first), so the parts always add up to `total`.
+fn apportion(total: u32, weights: &[f64]) -> Vec<u32> {
+    let sum: f64 = weights.iter().sum();
+    if sum <= 0.0 || weights.is_empty() {
+        return vec![0; weights.len()];
+    }
+    let exact: Vec<f64> = weights.iter().map(|w| f64::from(total) * w / sum).collect();
+    let mut parts: Vec<u32> = exact.iter().map(|x| x.floor() as u32).collect();
+    let mut left = total - parts.iter().sum::<u32>();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|&a, &b| {
+        (exact[b] - exact[b].floor())
+            .total_cmp(&(exact[a] - exact[a].floor()))
+            .then(a.cmp(&b))
+    });
+    for &i in order.iter().cycle() {
+        if left == 0 {
+            break;
+        }
+        parts[i] += 1;
+        left -= 1;
+    }
+    parts
+}
+
+fn default_yield(kind: DonationKind, products: &[Product]) -> RawYield {
+    let has = |p| products.contains(&p);
+    let only = |p: Product, x: f64| if has(p) { Some(x) } else { None };
+    match kind {
+        DonationKind::WholeBlood => RawYield {
+            red_cells: only(Product::RedCells, 1.0),
+            plasma: only(Product::Plasma, 1.0),
+            platelets: only(Product::Platelets, 0.25),
+            whole_blood: None,
+        },
+        DonationKind::ApheresisPlatelets => RawYield {
+            platelets: only(Product::Platelets, 1.0),
+            ..RawYield::default()
+        },
+        DonationKind::ApheresisPlasma => RawYield {
+            plasma: only(Product::Plasma, 1.0),
+            ..RawYield::default()
+        },
+    }
+}
+
+/// Baseline units per day by cell: hospitals' own demand; hubs and suppliers the sum over
+/// the hospitals they supply.
+fn baseline_demand(sites: &[Site], ctx: &Context) -> Vec<f64> {
+    let cells = crate::scenario::Cells {
+        sites: sites.len(),
+        products: ctx.products.len(),
+        groups: ctx.groups.count(),
+    };
+    let mut out = vec![0.0; cells.len()];
+    let per_day = ctx.calendar.periods_per_day();
+    for (i, s) in sites.iter().enumerate() {
+        let Role::Hospital(h) = &s.role else { continue };
+        for d in &h.demand {
+            for g in 0..cells.groups {
+                let units = d.mean_units_per_day(g, per_day);
+                out[cells.index(i, d.product, g)] += units;
+                if h.supplier != i {
+                    out[cells.index(h.supplier, d.product, g)] += units;
+                }
+            }
+        }
+    }
+    out
+}
+
+fn site_name(s: &RawSite) -> &str {
+    site_name_region(s).0
+}
+
+fn site_name_region(s: &RawSite) -> (&str, &str) {
+    match s {
+        RawSite::Collection { name, region, .. }
+        | RawSite::Lab { name, region, .. }
+        | RawSite::Hub { name, region }
+        | RawSite::Hospital { name, region, .. }
+        | RawSite::Supplier { name, region } => (name, region),
+    }
+}
+
+fn raw_kind(s: &RawSite) -> &'static str {
+    match s {
+        RawSite::Collection { .. } => "collection",
+        RawSite::Lab { .. } => "lab",
+        RawSite::Hub { .. } => "hub",
+        RawSite::Hospital { .. } => "hospital",
+        RawSite::Supplier { .. } => "supplier",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apportion_keeps_the_total() {
+        assert_eq!(apportion(10, &[1.0, 1.0, 1.0]), vec![4, 3, 3]);
+        assert_eq!(apportion(7, &[0.5, 0.25, 0.25]), vec![4, 2, 1]);
+        assert_eq!(apportion(0, &[1.0]), vec![0]);
+        assert_eq!(apportion(5, &[0.0, 0.0]), vec![0, 0]);
+    }
+}
