@@ -602,6 +602,24 @@ impl<'s> Engine<'s> {
                         let rng = &mut self.streams[h];
                         let n = stream.per_group[g].sample(rng, factor * stream.weekday[weekday]);
                         self.flows.requests[cell] += n;
+                        if stream.units.is_fixed() {
+                            // Same outcome as the loop below, without a draw per request.
+                            let size = stream.units.sample(rng);
+                            self.flows.demanded[cell] += n * size;
+                            let full = (available / size).min(n);
+                            available -= full * size;
+                            served += full * size;
+                            if full < n {
+                                let partial = available;
+                                available = 0;
+                                served += partial;
+                                residual.push((g + NEW_REQUEST, size - partial));
+                                for _ in full + 1..n {
+                                    residual.push((g + NEW_REQUEST, size));
+                                }
+                            }
+                            continue;
+                        }
                         for _ in 0..n {
                             let size = stream.units.sample(rng);
                             self.flows.demanded[cell] += size;

@@ -216,6 +216,10 @@ mod tests {
             &FieldPath::root().key("sites").index(0).key("lab"),
             "missing".into(),
         );
-        assert_eq!(missing.line, Some(5), "falls back to the enclosing table");
+        assert_eq!(
+            missing.line,
+            Some(4),
+            "falls back to the enclosing table's header"
+        );
     }
 }

@@ -28,6 +28,7 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
     let mut v = Validator {
         locator,
         problems: Vec::new(),
+        bad_shelf_life: Vec::new(),
     };
     let scenario = v.scenario(&raw);
     match scenario {
@@ -42,6 +43,8 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
 struct Validator<'a> {
     locator: Locator<'a>,
     problems: Vec<Problem>,
+    /// Products whose shelf life was rejected, so checks built on it stay quiet.
+    bad_shelf_life: Vec<Product>,
 }
 
 fn root() -> FieldPath {
@@ -299,7 +302,10 @@ impl Validator<'_> {
                     1
                 }
                 Some(periods) => periods,
-                None => 1,
+                None => {
+                    self.bad_shelf_life.push(product);
+                    1
+                }
             };
             let preference = (0..groups.count())
                 .map(|r| match spec.substitution {
@@ -1012,7 +1018,7 @@ impl Validator<'_> {
                 );
                 continue;
             }
-            if max >= shelf {
+            if max >= shelf && !self.bad_shelf_life.contains(&entry.product) {
                 self.err(
                     &p.key("age_days").key("max"),
                     format!(
@@ -1193,7 +1199,7 @@ mod tests {
     #[test]
     fn apportion_keeps_the_total() {
         assert_eq!(apportion(10, &[1.0, 1.0, 1.0]), vec![4, 3, 3]);
-        assert_eq!(apportion(7, &[0.5, 0.25, 0.25]), vec![4, 2, 1]);
+        assert_eq!(apportion(7, &[0.5, 0.25, 0.25]), vec![3, 2, 2]); // 3.5, 1.75, 1.75
         assert_eq!(apportion(0, &[1.0]), vec![0]);
         assert_eq!(apportion(5, &[0.0, 0.0]), vec![0, 0]);
     }

@@ -1,0 +1,177 @@
+//! The simulator against exact results on textbook single-product models.
+//!
+//! Each test runs independent replications, takes one per-period average per replication
+//! (so autocorrelation within a replication does not matter), and accepts the simulation
+//! when the mean over replications is within 4 standard errors of the exact value (the SE
+//! estimated from the spread of replication means). With a fixed seed the outcome is
+//! deterministic; 4 SE would be exceeded by chance about once in 16,000 seeds.
+
+use bloodsim::engine::Engine;
+use bloodsim::record::{PeriodView, Recorder};
+
+use crate::support::{InvariantChecker, Textbook, parse};
+
+/// Per-period averages of one replication at the single hospital (site 1), after warm-up.
+#[derive(Default)]
+struct HospitalAverages {
+    warm_up: u32,
+    periods: u32,
+    issued: u64,
+    demanded: u64,
+    expired: u64,
+    periods_with_backlog: u32,
+}
+
+impl Recorder for HospitalAverages {
+    fn period(&mut self, v: &PeriodView<'_>) {
+        if v.period < self.warm_up {
+            return;
+        }
+        let c = v.cells.index(1, 0, 0);
+        self.periods += 1;
+        self.issued += u64::from(v.flows.issued[c]);
+        self.demanded += u64::from(v.flows.demanded[c]);
+        self.expired += u64::from(v.flows.expired[c]);
+        self.periods_with_backlog += u32::from(v.backlog[c] > 0);
+    }
+}
+
+fn poisson_pmf(lambda: f64, k: u32) -> f64 {
+    let mut p = (-lambda).exp();
+    for i in 1..=k {
+        p *= lambda / f64::from(i);
+    }
+    p
+}
+
+/// Runs replications and returns, per replication, `metric(averages)`.
+fn replicate(
+    model: &Textbook,
+    replications: u64,
+    metric: impl Fn(&HospitalAverages) -> f64,
+) -> Vec<f64> {
+    let scenario = parse(&model.toml());
+    let mut engine = Engine::new(&scenario);
+    (0..replications)
+        .map(|r| {
+            let mut rec = HospitalAverages {
+                warm_up: scenario.calendar.warm_up_periods,
+                ..Default::default()
+            };
+            engine.run(2026, r, &mut rec);
+            metric(&rec)
+        })
+        .collect()
+}
+
+fn assert_within_4se(samples: &[f64], exact: f64, what: &str) {
+    let n = samples.len() as f64;
+    let mean = samples.iter().sum::<f64>() / n;
+    let sd = (samples.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let se = sd / n.sqrt();
+    assert!(se > 0.0, "{what}: no variation across replications");
+    assert!(
+        (mean - exact).abs() <= 4.0 * se,
+        "{what}: simulated {mean:.5} vs exact {exact:.5} (SE {se:.5})"
+    );
+}
+
+/// No perishing (shelf life beyond the horizon), stock restored to S before every period's
+/// demand (review after demand, delivery next morning), lost sales: units issued per period
+/// average E[min(D, S)], so the fill rate is E[min(D, S)] / lambda.
+#[test]
+fn fill_rate_of_order_up_to_with_lost_sales() {
+    let (lambda, s) = (20.0, 22);
+    let model = Textbook {
+        demand_per_period: lambda,
+        level: s,
+        shelf_life_days: 1000,
+        lead_periods: 1,
+        review: "after_demand",
+        unmet: "lost",
+        days: 120,
+        warm_up_days: 5,
+    };
+    let exact_min: f64 = (0..400)
+        .map(|d| poisson_pmf(lambda, d) * f64::from(d.min(s)))
+        .sum();
+    let issued = replicate(&model, 200, |a| a.issued as f64 / f64::from(a.periods));
+    assert_within_4se(&issued, exact_min, "issued per period = E[min(D,S)]");
+    let demanded = replicate(&model, 200, |a| a.demanded as f64 / f64::from(a.periods));
+    assert_within_4se(&demanded, lambda, "demand per period = lambda");
+    let exact_fill = exact_min / lambda;
+    assert!(
+        (0.85..0.97).contains(&exact_fill),
+        "case chosen so that shortages are common: {exact_fill}"
+    );
+}
+
+/// Shelf life of one period, stock raised to S before demand with zero lead time: whatever
+/// demand leaves expires at the start of the next period, so outdates average E[(S - D)+].
+#[test]
+fn outdates_with_one_period_shelf_life() {
+    let (lambda, s) = (10.0, 12);
+    let model = Textbook {
+        demand_per_period: lambda,
+        level: s,
+        shelf_life_days: 1,
+        lead_periods: 0,
+        review: "before_demand",
+        unmet: "lost",
+        days: 150,
+        warm_up_days: 5,
+    };
+    let exact: f64 = (0..s)
+        .map(|d| poisson_pmf(lambda, d) * f64::from(s - d))
+        .sum();
+    let expired = replicate(&model, 200, |a| a.expired as f64 / f64::from(a.periods));
+    assert_within_4se(&expired, exact, "expired per period = E[(S-D)+]");
+}
+
+/// Order-up-to S with lead time L and backorders: a backorder remains at the end of a period
+/// exactly when demand over L + 1 periods exceeds S, so P(no backorder) = P(D_{L+1} <= S).
+#[test]
+fn no_backorder_probability_with_lead_time() {
+    for (lambda, lead, s) in [(5.0, 2u32, 18u32), (3.0, 0, 4)] {
+        let model = Textbook {
+            demand_per_period: lambda,
+            level: s,
+            shelf_life_days: 1000,
+            lead_periods: lead,
+            review: "before_demand",
+            unmet: "backordered",
+            days: 150,
+            warm_up_days: 10,
+        };
+        let over = lambda * f64::from(lead + 1);
+        let exact: f64 = (0..=s).map(|d| poisson_pmf(over, d)).sum();
+        let no_backorder = replicate(&model, 200, |a| {
+            1.0 - f64::from(a.periods_with_backlog) / f64::from(a.periods)
+        });
+        assert_within_4se(
+            &no_backorder,
+            exact,
+            &format!("P(no backorder), L = {lead}"),
+        );
+    }
+}
+
+/// The textbook models also keep every invariant.
+#[test]
+fn textbook_models_conserve_units() {
+    let model = Textbook {
+        demand_per_period: 8.0,
+        level: 9,
+        shelf_life_days: 2,
+        lead_periods: 1,
+        review: "after_demand",
+        unmet: "backordered",
+        days: 60,
+        warm_up_days: 0,
+    };
+    let scenario = parse(&model.toml());
+    let mut checker = InvariantChecker::new(&scenario);
+    Engine::new(&scenario).run(1, 0, &mut checker);
+    assert_eq!(checker.periods_checked, 60);
+    assert!(checker.units_issued > 0);
+}
