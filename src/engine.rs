@@ -22,7 +22,7 @@ use std::collections::VecDeque;
 use crate::inventory::Inventory;
 use crate::network::{Role, SiteId};
 use crate::policy::{ReviewTiming, UnmetDemand, allocate};
-use crate::random::{Stream, binomial, stream};
+use crate::random::{Stream, binomial, stochastic_round, stream};
 use crate::record::{Flows, Issue, PeriodView, Recorder};
 use crate::scenario::{Cells, Scenario};
 
@@ -83,6 +83,8 @@ pub struct Engine<'s> {
     transit: Vec<Vec<Transit>>,
     lab_queue: Vec<VecDeque<LabLot>>,
     lab_credit: Vec<f64>,
+    /// Fractional product units carried to the next lot, by collection cell.
+    yield_carry: Vec<f64>,
     in_transit: Vec<u32>,
     in_testing: Vec<u32>,
     backlog: Vec<u32>,
@@ -93,6 +95,8 @@ pub struct Engine<'s> {
     clients: Vec<Vec<SiteId>>,
     /// Demand streams of each hospital grouped by product: (product, stream indices).
     demand_by_product: Vec<Vec<(usize, Vec<usize>)>>,
+    /// Review timings some hospital uses (the other pass is skipped).
+    timings_used: Vec<ReviewTiming>,
     // Scratch space reused every period.
     requests: Vec<u32>,
     priorities: Vec<u32>,
@@ -150,6 +154,11 @@ impl<'s> Engine<'s> {
             })
             .collect();
         let most_clients = clients.iter().map(Vec::len).max().unwrap_or(0);
+        let mut timings_used: Vec<ReviewTiming> = scenario
+            .hospitals()
+            .flat_map(|(_, h)| h.replenishment.iter().flatten().map(|r| r.timing))
+            .collect();
+        timings_used.dedup();
         Engine {
             scenario,
             cells,
@@ -158,6 +167,7 @@ impl<'s> Engine<'s> {
             transit: vec![Vec::new(); max_delay as usize + 1],
             lab_queue: vec![VecDeque::new(); n_sites],
             lab_credit: vec![0.0; n_sites],
+            yield_carry: vec![0.0; cells.len()],
             in_transit: vec![0; cells.len()],
             in_testing: vec![0; cells.len()],
             backlog: vec![0; cells.len()],
@@ -170,6 +180,7 @@ impl<'s> Engine<'s> {
             streams: Vec::with_capacity(n_sites),
             clients,
             demand_by_product,
+            timings_used,
             requests: vec![0; most_clients],
             priorities: vec![0; most_clients],
             grants: vec![0; most_clients],
@@ -210,6 +221,7 @@ impl<'s> Engine<'s> {
         self.transit.iter_mut().for_each(Vec::clear);
         self.lab_queue.iter_mut().for_each(VecDeque::clear);
         self.lab_credit.fill(0.0);
+        self.yield_carry.fill(0.0);
         self.in_transit.fill(0);
         self.in_testing.fill(0);
         self.backlog.fill(0);
@@ -336,6 +348,9 @@ impl<'s> Engine<'s> {
         }
     }
 
+    /// Each collection site sends one lot per group per period to its lab. Fractional yields
+    /// (e.g. a quarter of a platelet pool per whole-blood donation) carry their remainder to
+    /// the next period, as leftover buffy coats wait for the next pool.
     fn donations(&mut self, t: u32) {
         let calendar = &self.scenario.calendar;
         let weekday = calendar.weekday(calendar.day_of(t));
@@ -347,29 +362,36 @@ impl<'s> Engine<'s> {
             if factor <= 0.0 {
                 continue;
             }
-            for d in &c.donations {
-                let multiplier = factor * d.weekday[weekday];
-                for (g, count) in d.per_group.iter().enumerate() {
-                    let rng = &mut self.streams[s];
-                    let n = count.sample(rng, multiplier);
-                    if n == 0 {
-                        continue;
+            for g in 0..self.cells.groups {
+                let rng = &mut self.streams[s];
+                let mut donations = 0u32;
+                let mut expected = [0.0f64; MAX_PRODUCTS];
+                for d in &c.donations {
+                    let n = d.per_group[g].sample(rng, factor * d.weekday[weekday]);
+                    donations += n;
+                    for (e, &y) in expected.iter_mut().zip(&d.yields) {
+                        *e += f64::from(n) * y;
                     }
-                    let mut units = [0u32; MAX_PRODUCTS];
-                    for (p, &y) in d.yields.iter().enumerate() {
-                        let whole = y.floor();
-                        units[p] = n * whole as u32 + binomial(rng, n, y - whole);
-                    }
-                    let lot = LabLot {
-                        hub: c.hub as u32,
-                        hub_delay: c.lab_to_hub,
-                        group: g as u8,
-                        born: t,
-                        donations: n,
-                        units,
-                    };
-                    self.send_to_lab(t, s, c.lab, c.to_lab, lot);
                 }
+                if donations == 0 {
+                    continue;
+                }
+                let mut units = [0u32; MAX_PRODUCTS];
+                for p in 0..self.cells.products {
+                    let carry = &mut self.yield_carry[self.cells.index(s, p, g)];
+                    let total = *carry + expected[p];
+                    units[p] = total.floor() as u32;
+                    *carry = total - total.floor();
+                }
+                let lot = LabLot {
+                    hub: c.hub as u32,
+                    hub_delay: c.lab_to_hub,
+                    group: g as u8,
+                    born: t,
+                    donations,
+                    units,
+                };
+                self.send_to_lab(t, s, c.lab, c.to_lab, lot);
             }
         }
     }
@@ -444,11 +466,15 @@ impl<'s> Engine<'s> {
     }
 
     /// A processed batch leaves the lab: expired units counted, discards drawn, the rest shipped.
+    /// A processed batch leaves the lab: expired units counted, reactive or failed donations
+    /// discarded whole (all their components), the rest shipped to the hub.
     fn release<R: Recorder>(&mut self, t: u32, lab: SiteId, lot: LabLot, _recorder: &mut R) {
         let Role::Lab(spec) = &self.scenario.sites[lab].role else {
             return;
         };
         let hub = lot.hub as usize;
+        let rng = &mut self.streams[lab];
+        let failed = binomial(rng, lot.donations, spec.discard_fraction);
         for p in 0..self.cells.products {
             let u = lot.units[p];
             if u == 0 {
@@ -461,7 +487,13 @@ impl<'s> Engine<'s> {
                 self.flows.expired[cell] += u;
                 continue;
             }
-            let discarded = binomial(&mut self.streams[lab], u, spec.discard_fraction);
+            // The failed donations' share of this product's units, rounded without bias.
+            let rng = &mut self.streams[lab];
+            let discarded = stochastic_round(
+                rng,
+                f64::from(u) * f64::from(failed) / f64::from(lot.donations),
+            )
+            .min(u);
             self.flows.discarded[cell] += discarded;
             let released = u - discarded;
             self.flows.released[cell] += released;
@@ -473,6 +505,9 @@ impl<'s> Engine<'s> {
     /// Hospitals due for review at this timing order up to their level; each supplier fills
     /// the orders (allocating when short) and dispatches.
     fn reviews(&mut self, t: u32, timing: ReviewTiming) {
+        if !self.timings_used.contains(&timing) {
+            return;
+        }
         for supplier in 0..self.scenario.sites.len() {
             if self.clients[supplier].is_empty() {
                 continue;

@@ -70,11 +70,12 @@ pub struct ReplicationTotals {
     /// Network baseline demand per day by (product, group) and per product for all groups.
     baseline: Vec<f64>,
     alert_levels: Vec<f64>,
-    /// Per-site flags, precomputed for the hot loop.
-    holds_stock: Vec<bool>,
-    is_hospital: Vec<bool>,
-    is_source: Vec<bool>,
-    on_hand: Vec<u64>,
+    /// Sites by role, precomputed for the per-period sums.
+    all_sites: Vec<usize>,
+    stock_sites: Vec<usize>,
+    hospitals: Vec<usize>,
+    labs: Vec<usize>,
+    suppliers: Vec<usize>,
 }
 
 impl ReplicationTotals {
@@ -83,15 +84,8 @@ impl ReplicationTotals {
         let groups = cells.groups;
         let lines_per_product = groups + 1;
         let mut baseline = vec![0.0; cells.products * lines_per_product];
-        let is_hospital: Vec<bool> = scenario
-            .sites
-            .iter()
-            .map(|s| matches!(s.role, Role::Hospital(_)))
-            .collect();
-        for (s, &hospital) in is_hospital.iter().enumerate() {
-            if !hospital {
-                continue;
-            }
+        let hospitals = sites_where(scenario, |r| matches!(r, Role::Hospital(_)));
+        for &s in &hospitals {
             for p in 0..cells.products {
                 for g in 0..groups {
                     let b = scenario.baseline_demand[cells.index(s, p, g)];
@@ -113,18 +107,11 @@ impl ReplicationTotals {
             period_days: scenario.calendar.day_fraction(),
             baseline,
             alert_levels,
-            holds_stock: scenario
-                .sites
-                .iter()
-                .map(|s| s.role.holds_stock())
-                .collect(),
-            is_hospital,
-            is_source: scenario
-                .sites
-                .iter()
-                .map(|s| matches!(s.role, Role::Lab(_) | Role::Supplier))
-                .collect(),
-            on_hand: vec![0; cells.products * lines_per_product],
+            all_sites: (0..scenario.sites.len()).collect(),
+            stock_sites: sites_where(scenario, |r| r.holds_stock()),
+            hospitals,
+            labs: sites_where(scenario, |r| matches!(r, Role::Lab(_))),
+            suppliers: sites_where(scenario, |r| matches!(r, Role::Supplier)),
         }
     }
 
@@ -137,63 +124,96 @@ impl ReplicationTotals {
     }
 }
 
+fn sites_where(scenario: &Scenario, keep: impl Fn(&Role) -> bool) -> Vec<usize> {
+    scenario
+        .sites
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| keep(&s.role))
+        .map(|(i, _)| i)
+        .collect()
+}
+
 impl Recorder for ReplicationTotals {
     fn period(&mut self, v: &PeriodView<'_>) {
         if v.period < self.warm_up {
             return;
         }
         let (products, groups) = (v.cells.products, v.cells.groups);
-        let per_product = groups + 1;
         let f = v.flows;
-        self.on_hand.fill(0);
-        // Lines with unmet demand now, as bits (at most 4 x 9 = 36 lines).
-        let mut short_now: u64 = 0;
-        for s in 0..v.cells.sites {
-            for p in 0..products {
-                for g in 0..groups {
-                    let c = v.cells.index(s, p, g);
-                    let mut add = |line: usize| {
-                        let l = &mut self.lines[p * per_product + line];
-                        l.expired += u64::from(f.expired[c]);
-                        l.collected += u64::from(f.collected[c]);
-                        if self.is_source[s] {
-                            // A lab's releases, or a supplier's units (counted as collected there).
-                            l.released += u64::from(f.released[c] + f.collected[c]);
-                        }
-                        if self.is_hospital[s] {
-                            l.demand += u64::from(f.demanded[c]);
-                            l.issued += u64::from(f.issued_exact[c] + f.issued_substituted[c]);
-                            l.units_short += u64::from(f.unmet[c]);
-                            l.requests += u64::from(f.requests[c]);
-                            l.requests_short += u64::from(f.requests_short[c]);
-                            l.ordered += u64::from(f.ordered[c]);
-                        }
-                    };
-                    add(g);
-                    add(groups);
-                    if self.holds_stock[s] {
-                        self.on_hand[p * per_product + g] += u64::from(v.on_hand[c]);
-                        self.on_hand[p * per_product + groups] += u64::from(v.on_hand[c]);
-                    }
-                    if self.is_hospital[s] && f.unmet[c] > 0 {
-                        short_now |= 1 << (p * per_product + g) | 1 << (p * per_product + groups);
-                    }
-                }
+        let sum = |sites: &[usize], values: &[u32], p: usize, g: usize| -> u64 {
+            sites
+                .iter()
+                .map(|&s| u64::from(values[v.cells.index(s, p, g)]))
+                .sum()
+        };
+        for p in 0..products {
+            let all = p * (groups + 1) + groups;
+            let (mut on_hand_all, mut short_all) = (0, false);
+            for g in 0..groups {
+                let h = &self.hospitals;
+                let flows = Line {
+                    demand: sum(h, &f.demanded, p, g),
+                    issued: sum(h, &f.issued_exact, p, g) + sum(h, &f.issued_substituted, p, g),
+                    units_short: sum(h, &f.unmet, p, g),
+                    requests: sum(h, &f.requests, p, g),
+                    requests_short: sum(h, &f.requests_short, p, g),
+                    ordered: sum(h, &f.ordered, p, g),
+                    expired: sum(&self.all_sites, &f.expired, p, g),
+                    // A lab's releases, or what a supplier sends (counted as collected there).
+                    released: sum(&self.labs, &f.released, p, g)
+                        + sum(&self.suppliers, &f.collected, p, g),
+                    collected: sum(&self.all_sites, &f.collected, p, g),
+                    ..Line::default()
+                };
+                let on_hand = sum(&self.stock_sites, v.on_hand, p, g);
+                let short = flows.units_short > 0;
+                let i = p * (groups + 1) + g;
+                self.lines[i].add_flows(&flows);
+                self.lines[i].close_period(on_hand, short, self.baseline[i], &self.alert_levels);
+                self.lines[all].add_flows(&flows);
+                on_hand_all += on_hand;
+                short_all |= short;
             }
+            self.lines[all].close_period(
+                on_hand_all,
+                short_all,
+                self.baseline[all],
+                &self.alert_levels,
+            );
         }
-        for (i, line) in self.lines.iter_mut().enumerate() {
-            line.unit_periods_on_hand += self.on_hand[i];
-            if short_now & (1 << i) != 0 {
-                line.periods_short += 1;
-            }
-            let base = self.baseline[i];
-            if base > 0.0 {
-                let dos = self.on_hand[i] as f64 / base;
-                line.days_of_supply_sum += dos;
-                line.days_of_supply_min = line.days_of_supply_min.min(dos);
-                if let Some(band) = self.alert_levels.iter().rposition(|&below| dos < below) {
-                    line.periods_in_alert[band] += 1;
-                }
+    }
+}
+
+impl Line {
+    fn add_flows(&mut self, d: &Line) {
+        self.demand += d.demand;
+        self.issued += d.issued;
+        self.units_short += d.units_short;
+        self.requests += d.requests;
+        self.requests_short += d.requests_short;
+        self.expired += d.expired;
+        self.released += d.released;
+        self.collected += d.collected;
+        self.ordered += d.ordered;
+    }
+
+    /// End-of-period state: stock, shortage, days of supply and alert band.
+    fn close_period(
+        &mut self,
+        on_hand: u64,
+        short: bool,
+        baseline_per_day: f64,
+        alert_levels: &[f64],
+    ) {
+        self.unit_periods_on_hand += on_hand;
+        self.periods_short += u32::from(short);
+        if baseline_per_day > 0.0 {
+            let dos = on_hand as f64 / baseline_per_day;
+            self.days_of_supply_sum += dos;
+            self.days_of_supply_min = self.days_of_supply_min.min(dos);
+            if let Some(band) = alert_levels.iter().rposition(|&below| dos < below) {
+                self.periods_in_alert[band] += 1;
             }
         }
     }
