@@ -5,8 +5,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use bloodsim::monte_carlo::{RunSpec, run_totals};
-use bloodsim::{report, scenario};
+use std::path::Path;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sha2::{Digest, Sha256};
+
+use bloodsim::monte_carlo::{self, RunSpec};
+use bloodsim::{report, results, scenario};
 
 /// Emergency blood-supply planning simulator.
 #[derive(Parser)]
@@ -31,6 +37,12 @@ enum Command {
         /// Worker threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
+        /// Results directory (default: results/<scenario file name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Validate a scenario file and report every problem found.
     Check {
@@ -88,6 +100,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             seed,
             replications,
             threads,
+            out,
+            quiet,
         } => {
             let s = scenario::load(&file)?.with_run(seed, replications);
             if s.replications == 0 {
@@ -95,14 +109,58 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     "--replications must be at least 1\n".into(),
                 ));
             }
+            let bytes = std::fs::read(&file)
+                .map_err(|e| Failure::Other(format!("{}: {e}", file.display())))?;
+            let out = out.unwrap_or_else(|| default_out(&file));
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads.unwrap_or(0))
                 .build()
                 .map_err(|e| Failure::Other(format!("cannot start worker threads: {e}")))?;
-            let runs = pool.install(|| run_totals(&s, RunSpec::from_scenario(&s)));
-            let rows = report::headlines(&s, &runs);
-            print!("{}", report::table(&s, &rows, s.replications));
+            let bar = progress_bar(s.replications, quiet);
+            let started = Instant::now();
+            let output =
+                pool.install(|| monte_carlo::run(&s, RunSpec::from_scenario(&s), &|| bar.inc(1)));
+            let wall_seconds = started.elapsed().as_secs_f64();
+            bar.finish_and_clear();
+            let meta = report::RunMeta {
+                file: file.display().to_string(),
+                file_sha256: Sha256::digest(&bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect(),
+                threads: pool.current_num_threads(),
+                wall_seconds,
+            };
+            let summary = report::summary(&s, &output.totals, &meta);
+            let periods = report::period_rows(&s, &output.aggregate);
+            let reps = report::replication_rows(&s, &output.totals);
+            results::write_results(&out, &summary, &periods, &reps).map_err(|e| {
+                Failure::Other(format!("cannot write results to {}: {e}", out.display()))
+            })?;
+            print!("{}", report::table(&s, &summary.headline, s.replications));
+            println!("results: {} ({wall_seconds:.1} s)", out.display());
             Ok(())
         }
     }
+}
+
+fn default_out(file: &Path) -> PathBuf {
+    let stem = file
+        .file_stem()
+        .map_or("results".into(), |s| s.to_string_lossy().to_string());
+    PathBuf::from("results").join(stem)
+}
+
+/// A progress bar with ETA on a terminal; nothing when stderr is not a terminal or `--quiet`.
+fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} replications  {elapsed} elapsed, ETA {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
 }

@@ -3,7 +3,11 @@
 use std::fmt::Write;
 
 use crate::metrics::{Line, ReplicationTotals};
-use crate::results::Estimate;
+use crate::monte_carlo::{Aggregate, Metric, Series};
+use crate::results::{
+    ALL, AlertLevel, Estimate, Headline, PeriodRow, ReplicationRow, RunInfo, ScenarioInfo,
+    SiteInfo, Summary, TimeInfo,
+};
 use crate::scenario::Scenario;
 
 /// z for a two-sided 95% interval.
@@ -63,15 +67,13 @@ pub fn headline(
     runs: &[ReplicationTotals],
     product: usize,
     group: Option<usize>,
-) -> crate::results::Headline {
+) -> Headline {
     let lines: Vec<&Line> = runs.iter().map(|r| r.line(product, group)).collect();
     let measured = f64::from(scenario.calendar.periods - scenario.calendar.warm_up_periods);
     let any_short = lines.iter().filter(|l| l.units_short > 0).count() as u64;
-    crate::results::Headline {
+    Headline {
         product: scenario.products[product].product.name().to_string(),
-        group: group.map_or(crate::results::ALL.to_string(), |g| {
-            scenario.groups.label(g).to_string()
-        }),
+        group: group.map_or(ALL.to_string(), |g| scenario.groups.label(g).to_string()),
         demand: mean_ci(lines.iter().map(|l| l.demand as f64)),
         fill_rate: mean_ci(lines.iter().map(|l| l.fill_rate())),
         units_short: mean_ci(lines.iter().map(|l| l.units_short as f64)),
@@ -83,7 +85,7 @@ pub fn headline(
 }
 
 /// Every headline row: per product, each group then all groups.
-pub fn headlines(scenario: &Scenario, runs: &[ReplicationTotals]) -> Vec<crate::results::Headline> {
+pub fn headlines(scenario: &Scenario, runs: &[ReplicationTotals]) -> Vec<Headline> {
     let groups = scenario.groups.count();
     let mut out = Vec::new();
     for p in 0..scenario.products.len() {
@@ -118,7 +120,7 @@ fn num(x: f64) -> String {
 }
 
 /// The concise table `bloodsim run` prints: one row per product and group.
-pub fn table(scenario: &Scenario, rows: &[crate::results::Headline], replications: u64) -> String {
+pub fn table(scenario: &Scenario, rows: &[Headline], replications: u64) -> String {
     let mut out = String::new();
     let measured_days = f64::from(scenario.calendar.periods - scenario.calendar.warm_up_periods)
         * scenario.calendar.day_fraction();
@@ -186,5 +188,208 @@ mod tests {
         // 50 of 100: 0.4038 .. 0.5962.
         let e = proportion_ci(50, 100);
         assert!((e.ci_low - 0.4038).abs() < 1e-4 && (e.ci_high - 0.5962).abs() < 1e-4);
+    }
+}
+
+/// Rows of `periods.csv`: for every period and series, the distribution of units on hand,
+/// days of supply, units short and units expired over replications, and the probability of
+/// a shortage.
+pub fn period_rows(scenario: &Scenario, aggregate: &Aggregate) -> Vec<PeriodRow> {
+    let baselines: Vec<f64> = aggregate
+        .series
+        .iter()
+        .map(|s| series_baseline(scenario, s))
+        .collect();
+    let labels: Vec<(String, String, String)> = aggregate
+        .series
+        .iter()
+        .map(|s| {
+            (
+                s.site
+                    .map_or(ALL.to_string(), |i| scenario.sites[i].name.clone()),
+                scenario.products[s.product].product.name().to_string(),
+                s.group
+                    .map_or(ALL.to_string(), |g| scenario.groups.label(g).to_string()),
+            )
+        })
+        .collect();
+    let mut rows = Vec::with_capacity(aggregate.periods as usize * aggregate.series.len() * 5);
+    for period in 0..aggregate.periods {
+        let time = scenario
+            .calendar
+            .period_start(period)
+            .format("%Y-%m-%dT%H:%M")
+            .to_string();
+        for (i, (site, product, group)) in labels.iter().enumerate() {
+            let row = |metric: &str, mean: f64, q: [Option<f64>; 5]| PeriodRow {
+                period,
+                time: time.clone(),
+                site: site.clone(),
+                product: product.clone(),
+                group: group.clone(),
+                metric: metric.to_string(),
+                mean,
+                p05: q[0],
+                p25: q[1],
+                p50: q[2],
+                p75: q[3],
+                p95: q[4],
+            };
+            let quantiles = |scale: f64| {
+                let h = aggregate.on_hand_histogram(period, i);
+                QUANTILES.map(|q| h.quantile(q).map(|v| v as f64 / scale))
+            };
+            let on_hand = aggregate.mean(Metric::OnHand, period, i);
+            rows.push(row("on_hand", on_hand, quantiles(1.0)));
+            if baselines[i] > 0.0 {
+                rows.push(row(
+                    "days_of_supply",
+                    on_hand / baselines[i],
+                    quantiles(baselines[i]),
+                ));
+            }
+            rows.push(row(
+                "units_short",
+                aggregate.mean(Metric::UnitsShort, period, i),
+                [None; 5],
+            ));
+            rows.push(row(
+                "expired",
+                aggregate.mean(Metric::Expired, period, i),
+                [None; 5],
+            ));
+            rows.push(row(
+                "shortage_probability",
+                aggregate.shortage_probability(period, i),
+                [None; 5],
+            ));
+        }
+    }
+    rows
+}
+
+/// The quantiles reported per period.
+pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
+
+/// Baseline demand per day behind a series, for days of supply.
+fn series_baseline(scenario: &Scenario, s: &Series) -> f64 {
+    let cells = scenario.cells();
+    let groups: Vec<usize> = s.group.map_or((0..cells.groups).collect(), |g| vec![g]);
+    let sites: Vec<usize> = match s.site {
+        Some(site) => vec![site],
+        None => scenario.hospitals().map(|(i, _)| i).collect(),
+    };
+    sites
+        .iter()
+        .flat_map(|&site| groups.iter().map(move |&g| (site, g)))
+        .map(|(site, g)| scenario.baseline_demand[cells.index(site, s.product, g)])
+        .sum()
+}
+
+/// Rows of `replications.csv`, in replication order.
+pub fn replication_rows(scenario: &Scenario, totals: &[ReplicationTotals]) -> Vec<ReplicationRow> {
+    let groups = scenario.groups.count();
+    let group_rows: Vec<Option<usize>> = if groups > 1 {
+        (0..groups).map(Some).collect()
+    } else {
+        vec![]
+    };
+    let mut rows = Vec::new();
+    for (r, t) in totals.iter().enumerate() {
+        for p in 0..scenario.products.len() {
+            for &g in group_rows.iter().chain(&[None]) {
+                let l = t.line(p, g);
+                rows.push(ReplicationRow {
+                    replication: r as u64,
+                    product: scenario.products[p].product.name().to_string(),
+                    group: g.map_or(ALL.to_string(), |g| scenario.groups.label(g).to_string()),
+                    demand: l.demand,
+                    issued: l.issued,
+                    units_short: l.units_short,
+                    requests_short: l.requests_short,
+                    expired: l.expired,
+                    released: l.released,
+                    outdate_rate: l.outdate_rate(),
+                    fill_rate: l.fill_rate(),
+                    min_days_of_supply: if l.days_of_supply_min.is_finite() {
+                        l.days_of_supply_min
+                    } else {
+                        f64::NAN
+                    },
+                    periods_in_alert: l
+                        .periods_in_alert
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                });
+            }
+        }
+    }
+    rows
+}
+
+/// Run facts the core cannot know (it never reads files or clocks).
+pub struct RunMeta {
+    pub file: String,
+    pub file_sha256: String,
+    pub threads: usize,
+    pub wall_seconds: f64,
+}
+
+/// `summary.json`'s content.
+pub fn summary(scenario: &Scenario, totals: &[ReplicationTotals], meta: &RunMeta) -> Summary {
+    let c = &scenario.calendar;
+    Summary {
+        bloodsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: ScenarioInfo {
+            name: scenario.name.clone(),
+            description: scenario.description.clone(),
+            assumptions: scenario.assumptions.clone(),
+            file: meta.file.clone(),
+            file_sha256: meta.file_sha256.clone(),
+        },
+        run: RunInfo {
+            seed: scenario.seed,
+            replications: totals.len() as u64,
+            threads: meta.threads,
+            wall_seconds: meta.wall_seconds,
+        },
+        time: TimeInfo {
+            start: c.period_start(0).format("%Y-%m-%dT%H:%M:%S").to_string(),
+            period_hours: c.period_hours,
+            periods: c.periods,
+            warm_up_periods: c.warm_up_periods,
+        },
+        groups: scenario
+            .groups
+            .labels()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        products: scenario
+            .products
+            .iter()
+            .map(|p| p.product.name().to_string())
+            .collect(),
+        sites: scenario
+            .sites
+            .iter()
+            .map(|s| SiteInfo {
+                name: s.name.clone(),
+                kind: s.role.kind().to_string(),
+                region: s.region.clone(),
+            })
+            .collect(),
+        alert_levels: scenario
+            .alert_levels
+            .iter()
+            .map(|a| AlertLevel {
+                name: a.name.clone(),
+                below_days: a.below_days,
+            })
+            .collect(),
+        events: Vec::new(),
+        headline: headlines(scenario, totals),
     }
 }

@@ -93,12 +93,20 @@ pub struct EventWindow {
     pub end_period: u32,
 }
 
-/// A mean with a 95% confidence interval over replications.
+/// A mean with a 95% confidence interval over replications. JSON has no NaN: an undefined
+/// value (e.g. a fill rate without demand) is written as `null` and read back as NaN.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 pub struct Estimate {
+    #[serde(deserialize_with = "nan_if_null")]
     pub mean: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub ci_low: f64,
+    #[serde(deserialize_with = "nan_if_null")]
     pub ci_high: f64,
+}
+
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// Headline metrics for one product and recipient group (or `all`), after warm-up.
@@ -220,4 +228,30 @@ pub fn read_rows<T: for<'de> Deserialize<'de>>(dir: &Path, file: &str) -> io::Re
                 format!("{}: {e}", path.display()),
             )
         })
+}
+
+/// Writes a whole results directory: each file built in memory, then written atomically.
+pub fn write_results(
+    dir: &Path,
+    summary: &Summary,
+    periods: &[PeriodRow],
+    replications: &[ReplicationRow],
+) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    write_atomic(&dir.join(PERIODS_FILE), &csv_bytes(periods)?)?;
+    write_atomic(&dir.join(REPLICATIONS_FILE), &csv_bytes(replications)?)?;
+    let mut json = serde_json::to_vec_pretty(summary).map_err(io::Error::other)?;
+    json.push(b'\n');
+    // The summary goes last: its presence marks a complete results directory.
+    write_atomic(&dir.join(SUMMARY_FILE), &json)
+}
+
+fn csv_bytes<T: Serialize>(rows: &[T]) -> io::Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        writer.serialize(row).map_err(io::Error::other)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| io::Error::other(e.to_string()))
 }
