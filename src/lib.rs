@@ -1,3 +1,5 @@
 //! bloodsim: Monte Carlo simulation of emergency blood supply.
 
+pub mod plot;
+pub mod report;
 pub mod results;
