@@ -11,7 +11,9 @@ use std::path::Path;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime};
 
 use super::PlotError;
-use crate::results::{self, ALL, Headline, PERIODS_FILE, PeriodRow, REPLICATIONS_FILE, ReplicationRow, Summary};
+use crate::results::{
+    self, ALL, Headline, PERIODS_FILE, PeriodRow, REPLICATIONS_FILE, ReplicationRow, Summary,
+};
 
 /// The metrics of `periods.csv` the charts draw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,7 +62,11 @@ impl Point {
 
     /// The median, or the mean where the median is missing.
     pub fn median(&self) -> f64 {
-        if self.p50.is_finite() { self.p50 } else { self.mean }
+        if self.p50.is_finite() {
+            self.p50
+        } else {
+            self.mean
+        }
     }
 }
 
@@ -106,19 +112,28 @@ fn io_error(path: &Path, source: std::io::Error) -> PlotError {
     // `results::read_*` already prefix some messages with the path; do not repeat it.
     let message = source.to_string();
     let prefix = format!("{}: ", path.display());
-    let message = message.strip_prefix(&prefix).map(str::to_string).unwrap_or(message);
-    PlotError::Read { path: path.to_path_buf(), message }
+    let message = message
+        .strip_prefix(&prefix)
+        .map(str::to_string)
+        .unwrap_or(message);
+    PlotError::Read {
+        path: path.to_path_buf(),
+        message,
+    }
 }
 
 impl ResultsData {
     /// Reads `summary.json`, `periods.csv` and `replications.csv` from `dir`.
     pub fn load(dir: &Path) -> Result<ResultsData, PlotError> {
-        let summary = results::read_summary(dir).map_err(|e| io_error(&dir.join(results::SUMMARY_FILE), e))?;
+        let summary = results::read_summary(dir)
+            .map_err(|e| io_error(&dir.join(results::SUMMARY_FILE), e))?;
         let focus = focus_of(&summary.headline);
 
         let periods_path = dir.join(PERIODS_FILE);
-        let mut reader = csv::Reader::from_path(&periods_path)
-            .map_err(|e| PlotError::Read { path: periods_path.clone(), message: e.to_string() })?;
+        let mut reader = csv::Reader::from_path(&periods_path).map_err(|e| PlotError::Read {
+            path: periods_path.clone(),
+            message: e.to_string(),
+        })?;
         let mut names = Names::default();
         let all_id = names.intern(ALL);
         let mut series: HashMap<Key, Vec<Point>> = HashMap::new();
@@ -126,60 +141,110 @@ impl ResultsData {
         let mut record = csv::StringRecord::new();
         let headers = reader
             .headers()
-            .map_err(|e| PlotError::Read { path: periods_path.clone(), message: e.to_string() })?
+            .map_err(|e| PlotError::Read {
+                path: periods_path.clone(),
+                message: e.to_string(),
+            })?
             .clone();
         loop {
             match reader.read_record(&mut record) {
                 Ok(true) => {}
                 Ok(false) => break,
-                Err(e) => return Err(PlotError::Read { path: periods_path, message: e.to_string() }),
+                Err(e) => {
+                    return Err(PlotError::Read {
+                        path: periods_path,
+                        message: e.to_string(),
+                    });
+                }
             }
-            let row: PeriodRow = record
-                .deserialize(Some(&headers))
-                .map_err(|e| PlotError::Read { path: periods_path.clone(), message: e.to_string() })?;
-            let Some(metric) = Metric::parse(&row.metric) else { continue };
+            let row: PeriodRow =
+                record
+                    .deserialize(Some(&headers))
+                    .map_err(|e| PlotError::Read {
+                        path: periods_path.clone(),
+                        message: e.to_string(),
+                    })?;
+            let Some(metric) = Metric::parse(&row.metric) else {
+                continue;
+            };
             if row.site != ALL {
                 // Per site, only the days of supply of the focus product are drawn.
                 let wanted_group = row.group == focus.1 || row.group == ALL;
                 if metric != Metric::DaysOfSupply || row.product != focus.0 || !wanted_group {
                     continue;
                 }
-                if !site_order.iter().any(|s| *s == row.site) {
+                if !site_order.contains(&row.site) {
                     site_order.push(row.site.clone());
                 }
             }
-            let site = if row.site == ALL { all_id } else { names.intern(&row.site) };
-            let key = (site, names.intern(&row.product), names.intern(&row.group), metric);
+            let site = if row.site == ALL {
+                all_id
+            } else {
+                names.intern(&row.site)
+            };
+            let key = (
+                site,
+                names.intern(&row.product),
+                names.intern(&row.group),
+                metric,
+            );
             series.entry(key).or_default().push(Point::from_row(&row));
         }
         for points in series.values_mut() {
             points.sort_by_key(|p| p.period);
         }
 
-        let replications: Vec<ReplicationRow> =
-            results::read_rows(dir, REPLICATIONS_FILE).map_err(|e| io_error(&dir.join(REPLICATIONS_FILE), e))?;
+        let replications: Vec<ReplicationRow> = results::read_rows(dir, REPLICATIONS_FILE)
+            .map_err(|e| io_error(&dir.join(REPLICATIONS_FILE), e))?;
 
-        let mut sites: Vec<String> =
-            summary.sites.iter().map(|s| s.name.clone()).filter(|n| site_order.contains(n)).collect();
+        let mut sites: Vec<String> = summary
+            .sites
+            .iter()
+            .map(|s| s.name.clone())
+            .filter(|n| site_order.contains(n))
+            .collect();
         for s in site_order {
             if !sites.contains(&s) {
                 sites.push(s);
             }
         }
         let start = parse_time(&summary.time.start);
-        Ok(ResultsData { summary, replications, focus, sites, names, series, start })
+        Ok(ResultsData {
+            summary,
+            replications,
+            focus,
+            sites,
+            names,
+            series,
+            start,
+        })
     }
 
     /// The points of one series, sorted by period; empty if absent.
     pub fn series(&self, site: &str, product: &str, group: &str, metric: Metric) -> &[Point] {
-        let key = (|| Some((self.names.get(site)?, self.names.get(product)?, self.names.get(group)?, metric)))();
-        key.and_then(|k| self.series.get(&k)).map(Vec::as_slice).unwrap_or(&[])
+        let key = (|| {
+            Some((
+                self.names.get(site)?,
+                self.names.get(product)?,
+                self.names.get(group)?,
+                metric,
+            ))
+        })();
+        key.and_then(|k| self.series.get(&k))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// The groups to draw for `product` at network level: `Summary::groups` then `all`,
     /// keeping those with data (for an ungrouped scenario, `all` duplicates `any` and is dropped).
     pub fn groups_with_data(&self, product: &str, metric: Metric) -> Vec<String> {
-        let mut groups: Vec<String> = self.summary.groups.iter().filter(|g| g.as_str() != ALL).cloned().collect();
+        let mut groups: Vec<String> = self
+            .summary
+            .groups
+            .iter()
+            .filter(|g| g.as_str() != ALL)
+            .cloned()
+            .collect();
         if groups.len() != 1 {
             groups.push(ALL.to_string());
         }
@@ -192,7 +257,13 @@ impl ResultsData {
 
     /// Number of periods on the x axis.
     pub fn periods(&self) -> u32 {
-        let max_seen = self.series.values().filter_map(|v| v.last()).map(|p| p.period + 1).max().unwrap_or(0);
+        let max_seen = self
+            .series
+            .values()
+            .filter_map(|v| v.last())
+            .map(|p| p.period + 1)
+            .max()
+            .unwrap_or(0);
         self.summary.time.periods.max(max_seen).max(1)
     }
 
@@ -204,9 +275,29 @@ impl ResultsData {
             Some(start) if x.is_finite() => {
                 let minutes = (x * hours * 60.0).round() as i64;
                 let t = start + Duration::minutes(minutes);
-                if hours >= 24.0 { t.format("%d %b %Y").to_string() } else { t.format("%d %b %H:%M").to_string() }
+                if hours >= 24.0 {
+                    t.format("%d %b %Y").to_string()
+                } else {
+                    t.format("%d %b %H:%M").to_string()
+                }
             }
             _ => format!("period {}", x.round()),
+        }
+    }
+
+    /// A short date label (`12 Mar`, or `12 Mar 06h` for sub-daily periods) for small panels.
+    pub fn period_label_short(&self, x: f64) -> String {
+        let hours = self.summary.time.period_hours.max(1) as f64;
+        match self.start {
+            Some(start) if x.is_finite() => {
+                let t = start + Duration::minutes((x * hours * 60.0).round() as i64);
+                if hours >= 24.0 {
+                    t.format("%d %b").to_string()
+                } else {
+                    t.format("%d %b %Hh").to_string()
+                }
+            }
+            _ => format!("{}", x.round()),
         }
     }
 }
@@ -217,7 +308,11 @@ impl ResultsData {
 fn focus_of(headline: &[Headline]) -> (String, String) {
     let candidates: Vec<&Headline> = {
         let groups: Vec<&Headline> = headline.iter().filter(|h| h.group != ALL).collect();
-        if groups.is_empty() { headline.iter().collect() } else { groups }
+        if groups.is_empty() {
+            headline.iter().collect()
+        } else {
+            groups
+        }
     };
     let mut best: Option<&Headline> = None;
     for h in candidates {
@@ -230,7 +325,11 @@ fn focus_of(headline: &[Headline]) -> (String, String) {
             Some(b) => {
                 let bp = b.shortage_probability.mean;
                 let preferred = h.product == "red_cells" && h.group == "O-";
-                if p > bp || (p == bp && preferred) { Some(h) } else { Some(b) }
+                if p > bp || (p == bp && preferred) {
+                    Some(h)
+                } else {
+                    Some(b)
+                }
             }
         };
     }
@@ -246,12 +345,18 @@ fn parse_time(text: &str) -> Option<NaiveDateTime> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Some(t.naive_local());
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"] {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
             return Some(t);
         }
     }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
 }
 
 #[cfg(test)]
@@ -260,7 +365,11 @@ mod tests {
     use crate::results::Estimate;
 
     fn headline(product: &str, group: &str, p: f64) -> Headline {
-        let e = Estimate { mean: p, ci_low: p, ci_high: p };
+        let e = Estimate {
+            mean: p,
+            ci_low: p,
+            ci_high: p,
+        };
         Headline {
             product: product.into(),
             group: group.into(),
@@ -276,9 +385,16 @@ mod tests {
 
     #[test]
     fn focus_prefers_highest_then_red_cells_o_neg() {
-        let h = vec![headline("platelets", "A+", 0.2), headline("red_cells", "O-", 0.2), headline("red_cells", ALL, 0.9)];
+        let h = vec![
+            headline("platelets", "A+", 0.2),
+            headline("red_cells", "O-", 0.2),
+            headline("red_cells", ALL, 0.9),
+        ];
         assert_eq!(focus_of(&h), ("red_cells".into(), "O-".into()));
-        let h = vec![headline("platelets", "A+", 0.3), headline("red_cells", "O-", 0.2)];
+        let h = vec![
+            headline("platelets", "A+", 0.3),
+            headline("red_cells", "O-", 0.2),
+        ];
         assert_eq!(focus_of(&h), ("platelets".into(), "A+".into()));
         assert_eq!(focus_of(&[]), ("red_cells".into(), "O-".into()));
     }

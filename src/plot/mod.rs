@@ -78,20 +78,28 @@ pub fn charts(data: &ResultsData) -> Vec<ChartSpec> {
         }
         let (rows, cols) = charts::grid(groups.len());
         specs.push(ChartSpec {
-            kind: ChartKind::StockFan { product: product.clone() },
+            kind: ChartKind::StockFan {
+                product: product.clone(),
+            },
             stem: format!("days_of_supply_{}", slug(product)),
             title: format!("Days of supply by blood group: {product}"),
             size: (cols as u32 * 560 + 20, rows as u32 * 360 + 110),
         });
     }
     for product in products {
-        if data.groups_with_data(product, Metric::ShortageProbability).is_empty()
-            && data.groups_with_data(product, Metric::UnitsShort).is_empty()
+        if data
+            .groups_with_data(product, Metric::ShortageProbability)
+            .is_empty()
+            && data
+                .groups_with_data(product, Metric::UnitsShort)
+                .is_empty()
         {
             continue;
         }
         specs.push(ChartSpec {
-            kind: ChartKind::Shortage { product: product.clone() },
+            kind: ChartKind::Shortage {
+                product: product.clone(),
+            },
             stem: format!("shortage_{}", slug(product)),
             title: format!("Shortage probability and expected units short per period: {product}"),
             size: (1400, 900),
@@ -102,7 +110,8 @@ pub fn charts(data: &ResultsData) -> Vec<ChartSpec> {
         specs.push(ChartSpec {
             kind: ChartKind::Rates,
             stem: "fill_and_outdate_rates".to_string(),
-            title: "Fill rate and outdate rate by blood group (95% confidence intervals)".to_string(),
+            title: "Fill rate and outdate rate by blood group (95% confidence intervals)"
+                .to_string(),
             size: (1400, rows * 340 + 110),
         });
     }
@@ -122,7 +131,7 @@ pub fn charts(data: &ResultsData) -> Vec<ChartSpec> {
             stem: format!("sites_days_of_supply_{}_{}", slug(&product), slug(&group)),
             title: format!("Days of supply by site: {product} {group}"),
             kind: ChartKind::Sites { product, group },
-            size: (cols as u32 * 420 + 20, rows as u32 * 280 + 110),
+            size: (cols as u32 * 440 + 20, rows as u32 * 300 + 130),
         });
     }
     specs
@@ -135,7 +144,8 @@ pub fn render_svg(data: &ResultsData, spec: &ChartSpec) -> Result<String, PlotEr
     {
         let root = SVGBackend::with_string(&mut svg, spec.size).into_drawing_area();
         charts::draw(data, spec, &root).map_err(|e| draw_error(spec, e.to_string()))?;
-        root.present().map_err(|e| draw_error(spec, e.to_string()))?;
+        root.present()
+            .map_err(|e| draw_error(spec, e.to_string()))?;
     }
     Ok(svg)
 }
@@ -148,7 +158,8 @@ pub fn render_png(data: &ResultsData, spec: &ChartSpec) -> Result<Vec<u8>, PlotE
     {
         let root = BitMapBackend::with_buffer(&mut pixels, spec.size).into_drawing_area();
         charts::draw(data, spec, &root).map_err(|e| draw_error(spec, e.to_string()))?;
-        root.present().map_err(|e| draw_error(spec, e.to_string()))?;
+        root.present()
+            .map_err(|e| draw_error(spec, e.to_string()))?;
     }
     let mut png = Vec::new();
     image::ImageEncoder::write_image(
@@ -158,12 +169,18 @@ pub fn render_png(data: &ResultsData, spec: &ChartSpec) -> Result<Vec<u8>, PlotE
         h,
         image::ColorType::Rgb8,
     )
-    .map_err(|e| PlotError::Encode { path: PathBuf::from(format!("{}.png", spec.stem)), message: e.to_string() })?;
+    .map_err(|e| PlotError::Encode {
+        path: PathBuf::from(format!("{}.png", spec.stem)),
+        message: e.to_string(),
+    })?;
     Ok(png)
 }
 
 fn draw_error(spec: &ChartSpec, message: String) -> PlotError {
-    PlotError::Draw { chart: spec.stem.clone(), message }
+    PlotError::Draw {
+        chart: spec.stem.clone(),
+        message,
+    }
 }
 
 /// Draws every chart of the results in `results_dir` into `results_dir/plots/`, as PNG and
@@ -177,21 +194,32 @@ pub fn draw_all(results_dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
 /// As [`draw_all`], for results already loaded.
 pub fn draw_all_from(data: &ResultsData, results_dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
     let dir = results_dir.join(PLOTS_DIR);
-    std::fs::create_dir_all(&dir).map_err(|source| PlotError::Write { path: dir.clone(), source })?;
+    std::fs::create_dir_all(&dir).map_err(|source| PlotError::Write {
+        path: dir.clone(),
+        source,
+    })?;
     let specs = charts(data);
     let written: Vec<Vec<PathBuf>> = specs
         .par_iter()
         .map(|spec| {
             let svg_path = dir.join(format!("{}.svg", spec.stem));
             let svg = render_svg(data, spec)?;
-            write_atomic(&svg_path, svg.as_bytes())
-                .map_err(|source| PlotError::Write { path: svg_path.clone(), source })?;
+            write_atomic(&svg_path, svg.as_bytes()).map_err(|source| PlotError::Write {
+                path: svg_path.clone(),
+                source,
+            })?;
             let png_path = dir.join(format!("{}.png", spec.stem));
             let png = render_png(data, spec).map_err(|e| match e {
-                PlotError::Encode { message, .. } => PlotError::Encode { path: png_path.clone(), message },
+                PlotError::Encode { message, .. } => PlotError::Encode {
+                    path: png_path.clone(),
+                    message,
+                },
                 other => other,
             })?;
-            write_atomic(&png_path, &png).map_err(|source| PlotError::Write { path: png_path.clone(), source })?;
+            write_atomic(&png_path, &png).map_err(|source| PlotError::Write {
+                path: png_path.clone(),
+                source,
+            })?;
             Ok(vec![png_path, svg_path])
         })
         .collect::<Result<_, PlotError>>()?;

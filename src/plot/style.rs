@@ -50,8 +50,19 @@ pub fn group_color(group: &str) -> RGBColor {
         "AB+" => GREY,
         "all" | "any" => BLACK,
         other => {
-            let palette = [VERMILLION, ORANGE, BLUE, SKY_BLUE, BLUISH_GREEN, YELLOW, REDDISH_PURPLE, GREY];
-            let hash = other.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize));
+            let palette = [
+                VERMILLION,
+                ORANGE,
+                BLUE,
+                SKY_BLUE,
+                BLUISH_GREEN,
+                YELLOW,
+                REDDISH_PURPLE,
+                GREY,
+            ];
+            let hash = other
+                .bytes()
+                .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize));
             palette[hash % palette.len()]
         }
     }

@@ -15,7 +15,10 @@ pub fn write_report(results_dir: &Path) -> Result<PathBuf, PlotError> {
     let data = ResultsData::load(results_dir)?;
     let html = render_report(&data)?;
     let path = results_dir.join(REPORT_FILE);
-    write_atomic(&path, html.as_bytes()).map_err(|source| PlotError::Write { path: path.clone(), source })?;
+    write_atomic(&path, html.as_bytes()).map_err(|source| PlotError::Write {
+        path: path.clone(),
+        source,
+    })?;
     Ok(path)
 }
 
@@ -59,7 +62,12 @@ fn pct(e: &Estimate) -> String {
     if !e.mean.is_finite() {
         return "–".to_string();
     }
-    format!("{:.1}% <span class=\"note\">({:.1}–{:.1})</span>", e.mean * 100.0, e.ci_low * 100.0, e.ci_high * 100.0)
+    format!(
+        "{:.1}% <span class=\"note\">({:.1}–{:.1})</span>",
+        e.mean * 100.0,
+        e.ci_low * 100.0,
+        e.ci_high * 100.0
+    )
 }
 
 fn num(e: &Estimate) -> String {
@@ -75,7 +83,10 @@ fn num(e: &Estimate) -> String {
 
 fn swatch(group: &str) -> String {
     let c = plot::group_color(group);
-    format!("<span class=\"swatch\" style=\"background:rgb({},{},{})\"></span>", c.0, c.1, c.2)
+    format!(
+        "<span class=\"swatch\" style=\"background:rgb({},{},{})\"></span>",
+        c.0, c.1, c.2
+    )
 }
 
 /// Makes a plotters SVG document embeddable: a fresh opening tag that scales with the page
@@ -110,15 +121,26 @@ pub fn render_report(data: &ResultsData) -> Result<String, PlotError> {
     let _ = writeln!(h, "<h1>{name}</h1>");
     let _ = writeln!(h, "<p>{}</p>", escape(&s.scenario.description));
 
-    let _ = writeln!(h, "<nav><ul><li><a href=\"#assumptions\">Assumptions</a></li><li><a href=\"#run\">Run</a></li><li><a href=\"#headline\">Headline results</a></li><li><a href=\"#events\">Emergency events</a></li>");
+    let _ = writeln!(
+        h,
+        "<nav><ul><li><a href=\"#assumptions\">Assumptions</a></li><li><a href=\"#run\">Run</a></li><li><a href=\"#headline\">Headline results</a></li><li><a href=\"#events\">Emergency events</a></li>"
+    );
     for spec in &specs {
-        let _ = writeln!(h, "<li><a href=\"#chart-{}\">{}</a></li>", escape(&spec.stem), escape(&spec.title));
+        let _ = writeln!(
+            h,
+            "<li><a href=\"#chart-{}\">{}</a></li>",
+            escape(&spec.stem),
+            escape(&spec.title)
+        );
     }
     let _ = writeln!(h, "</ul></nav>");
 
     let _ = writeln!(h, "<h2 id=\"assumptions\">Assumptions</h2>");
     if s.scenario.assumptions.is_empty() {
-        let _ = writeln!(h, "<p class=\"note\">No assumptions listed in the scenario.</p>");
+        let _ = writeln!(
+            h,
+            "<p class=\"note\">No assumptions listed in the scenario.</p>"
+        );
     } else {
         let _ = writeln!(h, "<ul>");
         for a in &s.scenario.assumptions {
@@ -132,16 +154,32 @@ pub fn render_report(data: &ResultsData) -> Result<String, PlotError> {
     let end = data.period_label(s.time.periods as f64);
     let rows: Vec<(&str, String)> = vec![
         ("bloodsim version", escape(&s.bloodsim_version)),
-        ("scenario file", format!("<code>{}</code>", escape(&s.scenario.file))),
-        ("scenario SHA-256", format!("<code>{}</code>", escape(&s.scenario.file_sha256))),
+        (
+            "scenario file",
+            format!("<code>{}</code>", escape(&s.scenario.file)),
+        ),
+        (
+            "scenario SHA-256",
+            format!("<code>{}</code>", escape(&s.scenario.file_sha256)),
+        ),
         ("seed", s.run.seed.to_string()),
         ("replications", s.run.replications.to_string()),
         ("threads", s.run.threads.to_string()),
         ("wall time", format!("{:.1} s", s.run.wall_seconds)),
         ("start", escape(&s.time.start)),
         ("period length", format!("{} hours", s.time.period_hours)),
-        ("periods", format!("{} (until {})", s.time.periods, escape(&end))),
-        ("warm-up", format!("{} periods (until {}), excluded from headline results", s.time.warm_up_periods, escape(&warm_up_end))),
+        (
+            "periods",
+            format!("{} (until {})", s.time.periods, escape(&end)),
+        ),
+        (
+            "warm-up",
+            format!(
+                "{} periods (until {}), excluded from headline results",
+                s.time.warm_up_periods,
+                escape(&warm_up_end)
+            ),
+        ),
         ("products", escape(&s.products.join(", "))),
         ("blood groups", escape(&s.groups.join(", "))),
         ("sites", s.sites.len().to_string()),
@@ -175,8 +213,16 @@ pub fn render_report(data: &ResultsData) -> Result<String, PlotError> {
     );
     for (product, rows) in headline_by_product(data) {
         for row in rows {
-            let class = if row.group == ALL { " class=\"total\"" } else { "" };
-            let group = if row.group == ALL { "all groups".to_string() } else { escape(&row.group) };
+            let class = if row.group == ALL {
+                " class=\"total\""
+            } else {
+                ""
+            };
+            let group = if row.group == ALL {
+                "all groups".to_string()
+            } else {
+                escape(&row.group)
+            };
             let _ = writeln!(
                 h,
                 "<tr{class}><td class=\"l\">{}</td><td class=\"l\">{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -199,7 +245,10 @@ pub fn render_report(data: &ResultsData) -> Result<String, PlotError> {
     if s.events.is_empty() {
         let _ = writeln!(h, "<p>No emergency events in this scenario.</p>");
     } else {
-        let _ = writeln!(h, "<table>\n<tr><th class=\"l\">event</th><th>first period</th><th>end (exclusive)</th><th class=\"l\">dates</th></tr>");
+        let _ = writeln!(
+            h,
+            "<table>\n<tr><th class=\"l\">event</th><th>first period</th><th>end (exclusive)</th><th class=\"l\">dates</th></tr>"
+        );
         for e in &s.events {
             let _ = writeln!(
                 h,
@@ -249,7 +298,10 @@ fn headline_by_product(data: &ResultsData) -> Vec<(&str, Vec<&Headline>)> {
         if g == ALL {
             usize::MAX
         } else {
-            s.groups.iter().position(|x| x == g).unwrap_or(usize::MAX - 1)
+            s.groups
+                .iter()
+                .position(|x| x == g)
+                .unwrap_or(usize::MAX - 1)
         }
     };
     products
@@ -283,6 +335,8 @@ mod tests {
         let svg = "<svg width=\"10\" height=\"20\" viewBox=\"0 0 10 20\" xmlns=\"http://www.w3.org/2000/svg\">\n<rect/>\n</svg>\n";
         let out = inline_svg(svg, &spec);
         assert!(!out.contains("http"));
-        assert!(out.starts_with("<svg viewBox=\"0 0 10 20\" role=\"img\" aria-label=\"T &lt;x&gt;\"><rect/>"));
+        assert!(out.starts_with(
+            "<svg viewBox=\"0 0 10 20\" role=\"img\" aria-label=\"T &lt;x&gt;\"><rect/>"
+        ));
     }
 }

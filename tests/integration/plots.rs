@@ -32,10 +32,16 @@ fn draws_every_chart_as_png_and_svg() {
     let data = ResultsData::load(dir.path()).unwrap();
     let specs = plot::charts(&data);
     for stem in expected_stems() {
-        let spec = specs.iter().find(|s| s.stem == stem).unwrap_or_else(|| panic!("no chart {stem}"));
+        let spec = specs
+            .iter()
+            .find(|s| s.stem == stem)
+            .unwrap_or_else(|| panic!("no chart {stem}"));
         let png_path = dir.path().join("plots").join(format!("{stem}.png"));
         let svg_path = dir.path().join("plots").join(format!("{stem}.svg"));
-        assert!(written.contains(&png_path) && written.contains(&svg_path), "{stem} not reported");
+        assert!(
+            written.contains(&png_path) && written.contains(&svg_path),
+            "{stem} not reported"
+        );
 
         let png = std::fs::read(&png_path).unwrap();
         assert!(!png.is_empty());
@@ -45,15 +51,35 @@ fn draws_every_chart_as_png_and_svg() {
         let svg = std::fs::read_to_string(&svg_path).unwrap();
         assert!(svg.starts_with("<svg"), "{stem}");
         // Plotters escapes text: the scenario name appears escaped in the title.
-        assert!(svg.contains("Quake &lt;b&gt;&amp; drill"), "{stem}: scenario name missing");
+        assert!(
+            svg.contains("Quake &lt;b&gt;&amp; drill"),
+            "{stem}: scenario name missing"
+        );
     }
-    let fan = std::fs::read_to_string(dir.path().join("plots/days_of_supply_red_cells.svg")).unwrap();
-    for text in ["red_cells", "group O-", "group O+", "group A+", "all groups (total)", "days of supply", "attention"] {
+    let fan =
+        std::fs::read_to_string(dir.path().join("plots/days_of_supply_red_cells.svg")).unwrap();
+    for text in [
+        "red_cells",
+        "group O-",
+        "group O+",
+        "group A+",
+        "all groups (total)",
+        "days of supply",
+        "attention",
+    ] {
         assert!(fan.contains(text), "fan chart lacks {text:?}");
     }
-    let sites = std::fs::read_to_string(dir.path().join("plots/sites_days_of_supply_red_cells_O_neg.svg")).unwrap();
-    assert!(sites.contains("Seoul hub") && sites.contains("Busan hospital 1"), "site panels missing");
-    let shortage = std::fs::read_to_string(dir.path().join("plots/shortage_platelets.svg")).unwrap();
+    let sites = std::fs::read_to_string(
+        dir.path()
+            .join("plots/sites_days_of_supply_red_cells_O_neg.svg"),
+    )
+    .unwrap();
+    assert!(
+        sites.contains("Seoul hub") && sites.contains("Busan hospital 1"),
+        "site panels missing"
+    );
+    let shortage =
+        std::fs::read_to_string(dir.path().join("plots/shortage_platelets.svg")).unwrap();
     assert!(shortage.contains("probability") && shortage.contains("units short"));
     // No temporary files left behind.
     for entry in std::fs::read_dir(dir.path().join("plots")).unwrap() {
@@ -71,8 +97,16 @@ fn draws_without_per_site_rows_and_without_events() {
     shape.products = vec!["whole_blood".to_string()];
     write_results(dir.path(), &shape);
     let written = plot::draw_all(dir.path()).unwrap();
-    assert!(written.iter().all(|p| !p.to_string_lossy().contains("sites_")));
-    assert!(written.iter().any(|p| p.ends_with("days_of_supply_whole_blood.png")));
+    assert!(
+        written
+            .iter()
+            .all(|p| !p.to_string_lossy().contains("sites_"))
+    );
+    assert!(
+        written
+            .iter()
+            .any(|p| p.ends_with("days_of_supply_whole_blood.png"))
+    );
 }
 
 #[test]
@@ -88,7 +122,11 @@ fn missing_or_corrupt_files_name_the_file() {
     assert!(err.to_string().contains("summary.json"), "{err}");
 
     write_results(dir.path(), &Shape::small("x"));
-    std::fs::write(dir.path().join("periods.csv"), "period,time\nnot-a-number,2025\n").unwrap();
+    std::fs::write(
+        dir.path().join("periods.csv"),
+        "period,time\nnot-a-number,2025\n",
+    )
+    .unwrap();
     let err = plot::draw_all(dir.path()).unwrap_err();
     assert!(err.to_string().contains("periods.csv"), "{err}");
 
@@ -102,9 +140,14 @@ fn missing_or_corrupt_files_name_the_file() {
 #[test]
 #[ignore = "writes sample charts for manual inspection"]
 fn sample_charts() {
-    let dir = std::env::var("BLOODSIM_SAMPLE_DIR").unwrap_or_else(|_| "target/plot-sample".to_string());
+    let dir =
+        std::env::var("BLOODSIM_SAMPLE_DIR").unwrap_or_else(|_| "target/plot-sample".to_string());
     let large = std::env::var("BLOODSIM_SAMPLE_LARGE").is_ok();
-    let shape = if large { Shape::large(NAME) } else { Shape::small(NAME) };
+    let shape = if large {
+        Shape::large(NAME)
+    } else {
+        Shape::small(NAME)
+    };
     write_results(Path::new(&dir), &shape);
     plot::draw_all(Path::new(&dir)).unwrap();
 }
@@ -116,7 +159,9 @@ fn sample_charts() {
 fn draw_time_large() {
     let dir = tempfile::tempdir().unwrap();
     write_results(dir.path(), &Shape::large("Large"));
-    let size = std::fs::metadata(dir.path().join("periods.csv")).unwrap().len();
+    let size = std::fs::metadata(dir.path().join("periods.csv"))
+        .unwrap()
+        .len();
     let t0 = Instant::now();
     let data = ResultsData::load(dir.path()).unwrap();
     let t1 = Instant::now();

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use bloodsim::results::{
-    ALL, AlertLevel, Estimate, EventWindow, Headline, PeriodRow, ReplicationRow, RunInfo, ScenarioInfo, SiteInfo,
-    Summary, TimeInfo,
+    ALL, AlertLevel, Estimate, EventWindow, Headline, PeriodRow, ReplicationRow, RunInfo,
+    ScenarioInfo, SiteInfo, Summary, TimeInfo,
 };
 
 /// The shape of a synthetic result.
@@ -36,8 +36,12 @@ impl Shape {
         Shape {
             name: name.to_string(),
             periods: 365,
-            groups: ["O+", "O-", "A+", "A-", "B+", "B-", "AB+", "AB-"].map(String::from).to_vec(),
-            products: ["red_cells", "platelets", "plasma"].map(String::from).to_vec(),
+            groups: ["O+", "O-", "A+", "A-", "B+", "B-", "AB+", "AB-"]
+                .map(String::from)
+                .to_vec(),
+            products: ["red_cells", "platelets", "plasma"]
+                .map(String::from)
+                .to_vec(),
             sites: 30,
             replications: 1000,
         }
@@ -57,17 +61,33 @@ impl Noise {
 }
 
 fn est(mean: f64, half: f64) -> Estimate {
-    Estimate { mean, ci_low: mean - half, ci_high: mean + half }
+    Estimate {
+        mean,
+        ci_low: mean - half,
+        ci_high: mean + half,
+    }
 }
 
 fn site_names(n: usize) -> Vec<SiteInfo> {
-    let cities = ["Seoul", "Busan", "Incheon", "Daegu", "Daejeon", "Gwangju", "Ulsan", "Suwon", "Changwon", "Jeju"];
+    let cities = [
+        "Seoul", "Busan", "Incheon", "Daegu", "Daejeon", "Gwangju", "Ulsan", "Suwon", "Changwon",
+        "Jeju",
+    ];
     (0..n)
         .map(|i| {
             let kind = if i % 5 == 0 { "hub" } else { "hospital" };
             let city = cities[i % cities.len()];
-            let name = if kind == "hub" { format!("{city} hub") } else { format!("{city} hospital {}", i / cities.len() + 1) };
-            SiteInfo { name, kind: kind.to_string(), region: city.to_string() }
+            let n = i / cities.len() + 1;
+            let name = if kind == "hub" && n == 1 {
+                format!("{city} hub")
+            } else {
+                format!("{city} {kind} {n}")
+            };
+            SiteInfo {
+                name,
+                kind: kind.to_string(),
+                region: city.to_string(),
+            }
         })
         .collect()
 }
@@ -104,24 +124,39 @@ pub fn write_results(dir: &Path, shape: &Shape) {
         if t >= event.start_period && t < event.end_period + 10 {
             let into = (t - event.start_period) as f64;
             let len = (event.end_period - event.start_period) as f64;
-            if into < len { 1.0 - 0.6 * into / len } else { 0.4 + 0.6 * (into - len) / 10.0 }
+            if into < len {
+                1.0 - 0.6 * into / len
+            } else {
+                0.4 + 0.6 * (into - len) / 10.0
+            }
         } else {
             1.0
         }
     };
 
     let mut rows: Vec<PeriodRow> = Vec::new();
-    let start = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap();
-    let site_labels: Vec<String> = std::iter::once(ALL.to_string()).chain(sites.iter().map(|s| s.name.clone())).collect();
+    let start = chrono::NaiveDate::from_ymd_opt(2025, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .unwrap();
+    let site_labels: Vec<String> = std::iter::once(ALL.to_string())
+        .chain(sites.iter().map(|s| s.name.clone()))
+        .collect();
     for t in 0..shape.periods {
-        let time = (start + chrono::Duration::days(t as i64)).format("%Y-%m-%dT%H:%M:%S").to_string();
+        let time = (start + chrono::Duration::days(t as i64))
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string();
         for site in &site_labels {
             for product in &shape.products {
                 for group in &all_groups {
-                    let site_factor = if site == ALL { 1.0 } else { 0.7 + 0.6 * noise.next() };
-                    let m = base(product, group) * dip(t) * site_factor * (0.95 + 0.1 * noise.next());
+                    let site_factor = match site_labels.iter().position(|s| s == site) {
+                        Some(0) | None => 1.0,
+                        Some(i) => 0.7 + 0.6 * ((i * 37 % 11) as f64 / 10.0),
+                    };
+                    let m =
+                        base(product, group) * dip(t) * site_factor * (0.95 + 0.1 * noise.next());
                     let spread = 0.25 * m + 0.3;
-                    let short_p = (0.02 + 0.5 * (1.0 - dip(t))).min(1.0) * if group == "O-" { 1.5 } else { 1.0 };
+                    let short_p = (0.02 + 0.5 * (1.0 - dip(t))).min(1.0)
+                        * if group == "O-" { 1.5 } else { 1.0 };
                     let short_units = 12.0 * short_p * if group == ALL { 3.0 } else { 1.0 };
                     let q = |k: f64, v: f64| Some((v + k).max(0.0));
                     let mut push = |metric: &str, mean: f64, pct: bool, s: f64| {
@@ -155,7 +190,11 @@ pub fn write_results(dir: &Path, shape: &Shape) {
         for product in &shape.products {
             for group in &all_groups {
                 let bad = noise.next();
-                let short = if bad < 0.6 { 0 } else { ((bad - 0.6) * 300.0) as u64 };
+                let short = if bad < 0.6 {
+                    0
+                } else {
+                    ((bad - 0.6) * 300.0) as u64
+                };
                 let demand = 5000;
                 reps.push(ReplicationRow {
                     replication: r,
@@ -198,12 +237,22 @@ pub fn write_results(dir: &Path, shape: &Shape) {
         bloodsim_version: "0.1.0".to_string(),
         scenario: ScenarioInfo {
             name: shape.name.clone(),
-            description: "Synthetic test scenario: <script>alert('x')</script> & a regional earthquake.".to_string(),
-            assumptions: vec!["Donations fall by half during the event".to_string(), "Red cells keep 35 days".to_string()],
+            description:
+                "Synthetic test scenario: <script>alert('x')</script> & a regional earthquake."
+                    .to_string(),
+            assumptions: vec![
+                "Donations fall by half during the event".to_string(),
+                "Red cells keep 35 days".to_string(),
+            ],
             file: "scenarios/synthetic.toml".to_string(),
             file_sha256: "0".repeat(64),
         },
-        run: RunInfo { seed: 42, replications: shape.replications, threads: 2, wall_seconds: 12.5 },
+        run: RunInfo {
+            seed: 42,
+            replications: shape.replications,
+            threads: 2,
+            wall_seconds: 12.5,
+        },
         time: TimeInfo {
             start: "2025-01-01T00:00:00".to_string(),
             period_hours: 24,
@@ -214,17 +263,33 @@ pub fn write_results(dir: &Path, shape: &Shape) {
         products: shape.products.clone(),
         sites,
         alert_levels: vec![
-            AlertLevel { name: "attention".into(), below_days: 5.0 },
-            AlertLevel { name: "caution".into(), below_days: 3.0 },
-            AlertLevel { name: "alert".into(), below_days: 2.0 },
-            AlertLevel { name: "serious".into(), below_days: 1.0 },
+            AlertLevel {
+                name: "attention".into(),
+                below_days: 5.0,
+            },
+            AlertLevel {
+                name: "caution".into(),
+                below_days: 3.0,
+            },
+            AlertLevel {
+                name: "alert".into(),
+                below_days: 2.0,
+            },
+            AlertLevel {
+                name: "serious".into(),
+                below_days: 1.0,
+            },
         ],
         events: vec![event.clone()],
         headline,
     };
 
     std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("summary.json"), serde_json::to_string_pretty(&summary).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("summary.json"),
+        serde_json::to_string_pretty(&summary).unwrap(),
+    )
+    .unwrap();
     let mut w = csv::Writer::from_path(dir.join("periods.csv")).unwrap();
     for row in &rows {
         w.serialize(row).unwrap();
