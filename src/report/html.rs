@@ -44,6 +44,8 @@ h1 { font-size: 1.7em; margin-bottom: 0.2em; }
 h2 { font-size: 1.3em; margin-top: 1.8em; border-bottom: 1px solid #ccc; padding-bottom: 0.2em; }
 table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.92em; }
 th, td { border: 1px solid #d0d0d0; padding: 0.25em 0.6em; text-align: right; vertical-align: top; }
+td { white-space: nowrap; }
+.meta td { white-space: normal; }
 th { background: #f2f2f2; }
 td.l, th.l { text-align: left; }
 tr.total td { font-weight: bold; background: #fafafa; }

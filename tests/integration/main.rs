@@ -1,5 +1,6 @@
 //! The single integration-test binary of bloodsim.
 
+mod browser;
 mod plots;
 mod report;
 mod synthetic;

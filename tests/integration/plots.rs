@@ -150,6 +150,7 @@ fn sample_charts() {
     };
     write_results(Path::new(&dir), &shape);
     plot::draw_all(Path::new(&dir)).unwrap();
+    bloodsim::report::html::write_report(Path::new(&dir)).unwrap();
 }
 
 /// Times loading and drawing a full-size result: 365 periods x 9 groups x 3 products x 30 sites.
