@@ -533,6 +533,10 @@ fn headline_groups<'a>(data: &'a ResultsData, product: &str) -> Vec<&'a crate::r
             ordered.push(h);
         }
     }
+    // An ungrouped scenario's total duplicates its single group.
+    if data.summary.groups.len() == 1 && ordered.len() > 1 {
+        ordered.retain(|h| h.group != ALL);
+    }
     ordered
 }
 

@@ -134,6 +134,10 @@ pub fn charts(data: &ResultsData) -> Vec<ChartSpec> {
             size: (cols as u32 * 440 + 20, rows as u32 * 300 + 130),
         });
     }
+    // Titles and legends need room even when there are only one or two panels.
+    for spec in &mut specs {
+        spec.size.0 = spec.size.0.max(1100);
+    }
     specs
 }
 

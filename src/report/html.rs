@@ -13,7 +13,12 @@ pub const REPORT_FILE: &str = "report.html";
 /// Reads the results in `results_dir` and writes `results_dir/report.html` atomically.
 pub fn write_report(results_dir: &Path) -> Result<PathBuf, PlotError> {
     let data = ResultsData::load(results_dir)?;
-    let html = render_report(&data)?;
+    write_report_from(&data, results_dir)
+}
+
+/// As [`write_report`], for results already loaded (e.g. shared with [`plot::draw_all_from`]).
+pub fn write_report_from(data: &ResultsData, results_dir: &Path) -> Result<PathBuf, PlotError> {
+    let html = render_report(data)?;
     let path = results_dir.join(REPORT_FILE);
     write_atomic(&path, html.as_bytes()).map_err(|source| PlotError::Write {
         path: path.clone(),
