@@ -213,7 +213,7 @@ where
         }
     };
     let mut mesh = chart.configure_mesh();
-    mesh.x_labels(if compact { 3 } else { 5 })
+    mesh.x_labels(if compact { 4 } else { 5 })
         .y_labels(if compact { 5 } else { 6 })
         .max_light_lines(1)
         .x_label_formatter(&formatter)
