@@ -713,7 +713,9 @@ where
             (Some(&a), Some(&b)) => (a, b),
             _ => (0, 0),
         };
-        let width = ((max - min + 1) as f64 / 30.0).ceil().max(1.0) as u64;
+        let width = ((max - min).saturating_add(1) as f64 / 30.0)
+            .ceil()
+            .max(1.0) as u64;
         let bins = ((max - min) / width + 1) as usize;
         let mut counts = vec![0u32; bins];
         for &t in &totals {
@@ -736,7 +738,7 @@ where
         };
         let y_max = counts.iter().copied().max().unwrap_or(0) as f64 * 1.15 + 1.0;
         let x_lo = min as f64;
-        let x_hi = (min + width * bins as u64) as f64;
+        let x_hi = min.saturating_add(width.saturating_mul(bins as u64)) as f64;
         let caption = format!(
             "{product}: {:.0}% of {n} replications short",
             short_share * 100.0
@@ -767,7 +769,7 @@ where
                 .enumerate()
                 .filter(|(_, c)| **c > 0)
                 .map(|(i, &c)| {
-                    let x0 = (min + width * i as u64) as f64;
+                    let x0 = min.saturating_add(width.saturating_mul(i as u64)) as f64;
                     Rectangle::new(
                         [(x0, 0.0), (x0 + width as f64, c as f64)],
                         BLACK.mix(0.55).filled(),
@@ -824,7 +826,7 @@ where
         "{}: days of supply of {product} {group} by site",
         scenario(data)
     );
-    let subtitle = format!(
+    let mut subtitle = format!(
         "{product} {group} has the highest shortage probability in the headline{}; same scale in every panel",
         if any_fallback {
             " (panels marked 'all groups' have no per-group rows)"
@@ -832,6 +834,13 @@ where
             ""
         }
     );
+    if data.sites.len() < data.sites_total {
+        subtitle = format!(
+            "{subtitle}; the {} of {} sites with the lowest days of supply",
+            data.sites.len(),
+            data.sites_total
+        );
+    }
     let color = group_color(group);
     let body = header(root, &title, &subtitle, &fan_legend(data, color))?;
     let panels = body.split_evenly(grid(series.len()));

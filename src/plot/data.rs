@@ -93,6 +93,9 @@ impl Names {
 
 type Key = (u32, u32, u32, Metric);
 
+/// At most this many sites get a panel in the per-site chart.
+pub const MAX_SITE_PANELS: usize = 36;
+
 /// A results directory, read once and indexed.
 #[derive(Debug)]
 pub struct ResultsData {
@@ -103,6 +106,8 @@ pub struct ResultsData {
     /// Sites other than `all` that have per-site days-of-supply rows for the focus product,
     /// in the order of `Summary::sites` (then order of appearance).
     pub sites: Vec<String>,
+    /// Number of sites with per-site rows before keeping the [`MAX_SITE_PANELS`] most at risk.
+    pub sites_total: usize,
     names: Names,
     series: HashMap<Key, Vec<Point>>,
     start: Option<NaiveDateTime>,
@@ -209,15 +214,53 @@ impl ResultsData {
             }
         }
         let start = parse_time(&summary.time.start);
-        Ok(ResultsData {
+        let sites_total = sites.len();
+        let mut data = ResultsData {
             summary,
             replications,
             focus,
             sites,
+            sites_total,
             names,
             series,
             start,
-        })
+        };
+        data.keep_most_at_risk_sites();
+        Ok(data)
+    }
+
+    /// Keeps at most [`MAX_SITE_PANELS`] sites for the per-site chart: those whose median days
+    /// of supply (focus product and group) fall lowest, in their original order.
+    fn keep_most_at_risk_sites(&mut self) {
+        if self.sites.len() <= MAX_SITE_PANELS {
+            return;
+        }
+        let (product, group) = &self.focus;
+        let lowest = |site: &str| -> f64 {
+            let mut points = self.series(site, product, group, Metric::DaysOfSupply);
+            if points.is_empty() {
+                points = self.series(site, product, ALL, Metric::DaysOfSupply);
+            }
+            points
+                .iter()
+                .map(Point::median)
+                .filter(|v| v.is_finite())
+                .fold(f64::INFINITY, f64::min)
+        };
+        let mut ranked: Vec<(f64, usize)> = self
+            .sites
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (lowest(s), i))
+            .collect();
+        ranked.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut keep: Vec<usize> = ranked
+            .into_iter()
+            .take(MAX_SITE_PANELS)
+            .map(|(_, i)| i)
+            .collect();
+        keep.sort_unstable();
+        self.sites = keep.into_iter().map(|i| self.sites[i].clone()).collect();
     }
 
     /// The points of one series, sorted by period; empty if absent.
@@ -261,7 +304,7 @@ impl ResultsData {
             .series
             .values()
             .filter_map(|v| v.last())
-            .map(|p| p.period + 1)
+            .map(|p| p.period.saturating_add(1))
             .max()
             .unwrap_or(0);
         self.summary.time.periods.max(max_seen).max(1)
@@ -270,35 +313,23 @@ impl ResultsData {
     /// A date label for period `x` (fractional periods allowed), or `period N` if the start
     /// time cannot be parsed.
     pub fn period_label(&self, x: f64) -> String {
-        let hours = self.summary.time.period_hours.max(1) as f64;
-        match self.start {
-            Some(start) if x.is_finite() => {
-                let minutes = (x * hours * 60.0).round() as i64;
-                let t = start + Duration::minutes(minutes);
-                if hours >= 24.0 {
-                    t.format("%d %b %Y").to_string()
-                } else {
-                    t.format("%d %b %H:%M").to_string()
-                }
-            }
-            _ => format!("period {}", x.round()),
-        }
+        self.format_period(x, "%d %b %Y", "%d %b %H:%M")
+            .unwrap_or_else(|| format!("period {}", x.round()))
     }
 
     /// A short date label (`12 Mar`, or `12 Mar 06h` for sub-daily periods) for small panels.
     pub fn period_label_short(&self, x: f64) -> String {
+        self.format_period(x, "%d %b", "%d %b %Hh")
+            .unwrap_or_else(|| format!("{}", x.round()))
+    }
+
+    fn format_period(&self, x: f64, daily: &str, hourly: &str) -> Option<String> {
         let hours = self.summary.time.period_hours.max(1) as f64;
-        match self.start {
-            Some(start) if x.is_finite() => {
-                let t = start + Duration::minutes((x * hours * 60.0).round() as i64);
-                if hours >= 24.0 {
-                    t.format("%d %b").to_string()
-                } else {
-                    t.format("%d %b %Hh").to_string()
-                }
-            }
-            _ => format!("{}", x.round()),
-        }
+        let t = offset(self.start?, x * hours)?;
+        Some(
+            t.format(if hours >= 24.0 { daily } else { hourly })
+                .to_string(),
+        )
     }
 }
 
@@ -337,6 +368,15 @@ fn focus_of(headline: &[Headline]) -> (String, String) {
         Some(h) => (h.product.clone(), h.group.clone()),
         None => ("red_cells".to_string(), "O-".to_string()),
     }
+}
+
+/// `start` plus `hours`, or `None` if not finite or out of the representable range.
+fn offset(start: NaiveDateTime, hours: f64) -> Option<NaiveDateTime> {
+    let minutes = (hours * 60.0).round();
+    if !minutes.is_finite() || minutes.abs() > 1e12 {
+        return None;
+    }
+    start.checked_add_signed(Duration::try_minutes(minutes as i64)?)
 }
 
 /// Parses an ISO 8601 date-time (with or without offset) or a plain date.
@@ -406,5 +446,9 @@ mod tests {
         assert!(parse_time("2025-01-01T00:00:00").is_some());
         assert!(parse_time("2025-01-01").is_some());
         assert!(parse_time("yesterday").is_none());
+        let start = parse_time("2025-01-01").unwrap();
+        assert_eq!(offset(start, 48.0), parse_time("2025-01-03"));
+        assert_eq!(offset(start, 1e15), None);
+        assert_eq!(offset(start, f64::NAN), None);
     }
 }

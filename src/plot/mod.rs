@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use plotters::prelude::*;
 use rayon::prelude::*;
 
-pub use data::{Metric, Point, ResultsData};
+pub use data::{MAX_SITE_PANELS, Metric, Point, ResultsData};
 pub use style::{group_color, slug};
 
 use crate::results::write_atomic;

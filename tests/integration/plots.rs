@@ -186,3 +186,26 @@ fn draw_time_large() {
         std::fs::metadata(report).unwrap().len() / 1000
     );
 }
+
+#[test]
+fn many_sites_keep_the_most_at_risk() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut shape = Shape::small("Many sites");
+    shape.periods = 20;
+    shape.products = vec!["red_cells".to_string()];
+    shape.sites = 40;
+    write_results(dir.path(), &shape);
+    let data = ResultsData::load(dir.path()).unwrap();
+    assert_eq!(data.sites_total, 40);
+    assert_eq!(data.sites.len(), bloodsim::plot::MAX_SITE_PANELS);
+    let written = plot::draw_all_from(&data, dir.path()).unwrap();
+    let svg = written.iter().find(|p| {
+        p.to_string_lossy()
+            .ends_with("sites_days_of_supply_red_cells_O_neg.svg")
+    });
+    let svg = std::fs::read_to_string(svg.unwrap()).unwrap();
+    assert!(
+        svg.contains("36 of 40 sites"),
+        "subtitle should say sites were left out"
+    );
+}
