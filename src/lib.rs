@@ -4,7 +4,8 @@
 //! ([`blood`], [`network`], [`supply`], [`demand`], [`policy`], [`calendar`]); the
 //! [`engine`] simulates one replication from an explicit seed and reports each period to a
 //! [`record::Recorder`]; [`monte_carlo`] runs many replications and aggregates them;
-//! [`report`] and [`results`] turn aggregates into tables and files.
+//! [`report`] turns aggregates into tables and rows, [`results`] reads and writes the
+//! results directory, and [`plot`] draws charts from it.
 
 pub mod blood;
 pub mod calendar;
@@ -14,6 +15,7 @@ pub mod inventory;
 pub mod metrics;
 pub mod monte_carlo;
 pub mod network;
+pub mod plot;
 pub mod policy;
 pub mod random;
 pub mod record;

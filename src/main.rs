@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
 
 use bloodsim::monte_carlo::{self, RunSpec};
-use bloodsim::{report, results, scenario};
+use bloodsim::{plot, report, results, scenario};
 
 /// Emergency blood-supply planning simulator.
 #[derive(Parser)]
@@ -43,6 +43,14 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Skip the charts and report.html.
+        #[arg(long)]
+        no_plots: bool,
+    },
+    /// Redraw the charts and report.html of a results directory without re-running.
+    Plot {
+        /// Results directory written by `bloodsim run`.
+        dir: PathBuf,
     },
     /// Validate a scenario file and report every problem found.
     Check {
@@ -102,6 +110,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             threads,
             out,
             quiet,
+            no_plots,
         } => {
             let s = scenario::load(&file)?.with_run(seed, replications);
             if s.replications == 0 {
@@ -138,10 +147,30 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 Failure::Other(format!("cannot write results to {}: {e}", out.display()))
             })?;
             print!("{}", report::table(&s, &summary.headline, s.replications));
-            println!("results: {} ({wall_seconds:.1} s)", out.display());
+            if !no_plots {
+                draw(&out)?;
+            }
+            println!(
+                "results: {} ({wall_seconds:.1} s simulating)",
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Plot { dir } => {
+            draw(&dir)?;
+            println!("charts and report: {}", dir.display());
             Ok(())
         }
     }
+}
+
+/// Charts into DIR/plots and DIR/report.html, from the files in DIR.
+fn draw(dir: &Path) -> Result<(), Failure> {
+    let data =
+        plot::ResultsData::load(dir).map_err(|e| Failure::BadInput(format!("error: {e}\n")))?;
+    plot::draw_all_from(&data, dir).map_err(|e| Failure::Other(e.to_string()))?;
+    report::html::write_report_from(&data, dir).map_err(|e| Failure::Other(e.to_string()))?;
+    Ok(())
 }
 
 fn default_out(file: &Path) -> PathBuf {

@@ -1,9 +1,13 @@
 //! All integration tests, in one binary (one link step).
 
 mod support;
+mod synthetic;
 
+mod browser;
 mod cli;
 mod closed_form;
 mod determinism;
 mod invariants;
+mod plots;
+mod report;
 mod validation;

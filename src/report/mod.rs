@@ -1,4 +1,7 @@
-//! Headline statistics over replications, and the table `bloodsim run` prints.
+//! Headline statistics over replications, the table `bloodsim run` prints, the rows of the
+//! results files, and the HTML report ([`html`]).
+
+pub mod html;
 
 use std::fmt::Write;
 
