@@ -261,17 +261,17 @@ mod tests {
 
     #[test]
     fn plasma_is_the_reverse_of_red_cells() {
-        for d in 0..8 {
-            for r in 0..8 {
+        for (d, donor) in ABO_RHD_GROUPS.iter().enumerate() {
+            for (r, recipient) in ABO_RHD_GROUPS.iter().enumerate() {
                 let pl = Product::Plasma.compatible(GroupSystem::AboRhd, d, r);
                 let abo_rc = AboRhd::red_cells_compatible(
                     AboRhd {
                         rhd_positive: true,
-                        ..ABO_RHD_GROUPS[r]
+                        ..*recipient
                     },
                     AboRhd {
                         rhd_positive: true,
-                        ..ABO_RHD_GROUPS[d]
+                        ..*donor
                     },
                 );
                 assert_eq!(pl, abo_rc, "plasma {d}->{r}");

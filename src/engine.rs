@@ -610,12 +610,12 @@ impl<'s> Engine<'s> {
         let oldest_first = self.scenario.issuing.oldest_first();
         let backorder = self.scenario.unmet_demand == UnmetDemand::Backordered;
         let demand_by_product = std::mem::take(&mut self.demand_by_product);
-        for h in 0..self.scenario.sites.len() {
+        for (h, by_product) in demand_by_product.iter().enumerate() {
             let Role::Hospital(hosp) = &self.scenario.sites[h].role else {
                 continue;
             };
             let factor = self.conditions.demand[h];
-            for (p, streams) in &demand_by_product[h] {
+            for (p, streams) in by_product {
                 let p = *p;
                 let mut residual = std::mem::take(&mut self.residual);
                 residual.clear();

@@ -169,31 +169,6 @@ pub fn table(scenario: &Scenario, rows: &[Headline], replications: u64) -> Strin
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mean_ci_of_known_sample() {
-        let e = mean_ci([1.0, 2.0, 3.0, 4.0, f64::NAN].into_iter());
-        assert_eq!(e.mean, 2.5);
-        // sd = sqrt(5/3), se = sd / 2
-        let half = Z95 * (5.0f64 / 3.0).sqrt() / 2.0;
-        assert!((e.ci_high - 2.5 - half).abs() < 1e-12);
-    }
-
-    #[test]
-    fn wilson_interval_known_values() {
-        // 0 of 100: upper bound 0.0370 (published Wilson value).
-        let e = proportion_ci(0, 100);
-        assert_eq!(e.mean, 0.0);
-        assert!((e.ci_high - 0.0370).abs() < 1e-4, "{}", e.ci_high);
-        // 50 of 100: 0.4038 .. 0.5962.
-        let e = proportion_ci(50, 100);
-        assert!((e.ci_low - 0.4038).abs() < 1e-4 && (e.ci_high - 0.5962).abs() < 1e-4);
-    }
-}
-
 /// Rows of `periods.csv`: for every period and series, the distribution of units on hand,
 /// days of supply, units short and units expired over replications, and the probability of
 /// a shortage.
@@ -394,5 +369,30 @@ pub fn summary(scenario: &Scenario, totals: &[ReplicationTotals], meta: &RunMeta
             .collect(),
         events: Vec::new(),
         headline: headlines(scenario, totals),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_ci_of_known_sample() {
+        let e = mean_ci([1.0, 2.0, 3.0, 4.0, f64::NAN].into_iter());
+        assert_eq!(e.mean, 2.5);
+        // sd = sqrt(5/3), se = sd / 2
+        let half = Z95 * (5.0f64 / 3.0).sqrt() / 2.0;
+        assert!((e.ci_high - 2.5 - half).abs() < 1e-12);
+    }
+
+    #[test]
+    fn wilson_interval_known_values() {
+        // 0 of 100: upper bound 0.0370 (published Wilson value).
+        let e = proportion_ci(0, 100);
+        assert_eq!(e.mean, 0.0);
+        assert!((e.ci_high - 0.0370).abs() < 1e-4, "{}", e.ci_high);
+        // 50 of 100: 0.4038 .. 0.5962.
+        let e = proportion_ci(50, 100);
+        assert!((e.ci_low - 0.4038).abs() < 1e-4 && (e.ci_high - 0.5962).abs() < 1e-4);
     }
 }

@@ -404,13 +404,13 @@ impl Validator<'_> {
             let from = self.site_ref(&p.key("from"), &l.from, ctx);
             let to = self.site_ref(&p.key("to"), &l.to, ctx);
             let hours = self.at_least(&p.key("hours"), l.hours, 0.0);
-            if let (Some(from), Some(to), Some(hours)) = (from, to, hours) {
-                if ctx.links.insert((from, to), hours).is_some() {
-                    self.err(
-                        &p,
-                        format!("duplicate link from \"{}\" to \"{}\"", l.from, l.to),
-                    );
-                }
+            if let (Some(from), Some(to), Some(hours)) = (from, to, hours)
+                && ctx.links.insert((from, to), hours).is_some()
+            {
+                self.err(
+                    &p,
+                    format!("duplicate link from \"{}\" to \"{}\"", l.from, l.to),
+                );
             }
         }
     }

@@ -31,3 +31,64 @@ fn a_replication_depends_only_on_seed_and_index() {
     assert_ne!(run(9, 3), run(10, 3));
     assert_ne!(run(9, 3), run(9, 4));
 }
+
+const KOREA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/korea-baseline.toml");
+
+fn run_cli(threads: &str, seed: &str, out: &std::path::Path) {
+    assert_cmd::Command::cargo_bin("bloodsim")
+        .unwrap()
+        .args([
+            "run",
+            KOREA,
+            "--replications",
+            "6",
+            "--seed",
+            seed,
+            "--threads",
+            threads,
+            "--quiet",
+            "--no-plots",
+            "--out",
+        ])
+        .arg(out)
+        .assert()
+        .success();
+}
+
+/// summary.json without the two fields that describe the machine, not the result.
+fn summary_without_run_facts(dir: &std::path::Path) -> serde_json::Value {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    let run = v["run"].as_object_mut().unwrap();
+    run.remove("threads");
+    run.remove("wall_seconds");
+    v
+}
+
+#[test]
+fn one_and_two_threads_write_identical_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two, other_seed) = (
+        dir.path().join("one"),
+        dir.path().join("two"),
+        dir.path().join("other"),
+    );
+    run_cli("1", "7", &one);
+    run_cli("2", "7", &two);
+    run_cli("2", "8", &other_seed);
+    for file in ["periods.csv", "replications.csv"] {
+        let (a, b) = (
+            std::fs::read(one.join(file)).unwrap(),
+            std::fs::read(two.join(file)).unwrap(),
+        );
+        assert!(a == b, "{file} differs between 1 and 2 threads");
+        assert!(
+            a != std::fs::read(other_seed.join(file)).unwrap(),
+            "{file} does not depend on the seed"
+        );
+    }
+    assert_eq!(
+        summary_without_run_facts(&one),
+        summary_without_run_facts(&two)
+    );
+}

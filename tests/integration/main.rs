@@ -3,6 +3,7 @@
 mod support;
 mod synthetic;
 
+mod aggregates;
 mod browser;
 mod cli;
 mod closed_form;
