@@ -15,7 +15,7 @@
 
 use crate::network::Role;
 use crate::record::{PeriodView, Recorder};
-use crate::scenario::Scenario;
+use crate::scenario::{Costs, Scenario};
 
 /// Totals of one replication for one product and group (or all groups).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -47,6 +47,16 @@ impl Line {
 
     pub fn outdate_rate(&self) -> f64 {
         ratio(self.expired, self.released)
+    }
+
+    /// Cost of this line: units collected (or supplied), ordered, short and expired at their
+    /// unit costs, plus holding cost per unit on hand per day.
+    pub fn cost(&self, c: &Costs, period_days: f64) -> f64 {
+        self.collected as f64 * c.per_unit_collected
+            + self.ordered as f64 * c.per_unit_ordered
+            + self.units_short as f64 * c.per_unit_short
+            + self.expired as f64 * c.per_unit_expired
+            + self.unit_periods_on_hand as f64 * period_days * c.holding_per_unit_day
     }
 }
 

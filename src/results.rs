@@ -174,6 +174,9 @@ pub struct ReplicationRow {
     pub min_days_of_supply: f64,
     /// Periods spent in each alert band, in `Summary::alert_levels` order, `;`-separated.
     pub periods_in_alert: String,
+    /// Cost under the scenario's unit costs (0 when it gives none); see `metrics::Line::cost`.
+    #[serde(default)]
+    pub cost: f64,
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a rename,

@@ -294,6 +294,7 @@ pub fn replication_rows(scenario: &Scenario, totals: &[ReplicationTotals]) -> Ve
                     } else {
                         f64::NAN
                     },
+                    cost: l.cost(&scenario.costs[p], t.period_days()),
                     periods_in_alert: l
                         .periods_in_alert
                         .iter()

@@ -52,9 +52,20 @@ fn missing_file_is_a_clear_error() {
 }
 
 #[test]
-fn run_prints_a_table_per_product_and_group() {
+fn run_prints_a_table_and_writes_results_charts_and_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
     let out = bloodsim()
-        .args(["run", SCENARIO, "--replications", "20", "--seed", "3"])
+        .args([
+            "run",
+            SCENARIO,
+            "--replications",
+            "20",
+            "--seed",
+            "3",
+            "--out",
+        ])
+        .arg(&results)
         .assert()
         .success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
@@ -63,4 +74,35 @@ fn run_prints_a_table_per_product_and_group() {
         "{text}"
     );
     assert!(text.contains("red_cells"), "{text}");
+    for file in [
+        "summary.json",
+        "periods.csv",
+        "replications.csv",
+        "report.html",
+        "plots/fill_and_outdate_rates.png",
+    ] {
+        let len = std::fs::metadata(results.join(file))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        assert!(len > 0, "{file} missing or empty");
+    }
+    // No temporary files left behind by the atomic writes.
+    let leftovers: Vec<_> = std::fs::read_dir(&results)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // `plot` redraws from the directory alone.
+    std::fs::remove_file(results.join("report.html")).unwrap();
+    bloodsim().arg("plot").arg(&results).assert().success();
+    assert!(results.join("report.html").exists());
+}
+
+#[test]
+fn plot_on_a_directory_without_results_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bloodsim().arg("plot").arg(dir.path()).assert().code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("summary.json"), "{err}");
 }

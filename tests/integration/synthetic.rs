@@ -210,6 +210,7 @@ pub fn write_results(dir: &Path, shape: &Shape) {
                     fill_rate: (demand - short) as f64 / demand as f64,
                     min_days_of_supply: 1.5,
                     periods_in_alert: "3;1;0;0".to_string(),
+                    cost: 0.0,
                 });
             }
         }
