@@ -53,6 +53,15 @@ struct LabLot {
     units: [u32; MAX_PRODUCTS],
 }
 
+/// Units of one recipient group still needed after its own group's stock.
+#[derive(Debug, Clone, Copy)]
+struct Shortfall {
+    group: usize,
+    units: u32,
+    /// A request of this period (counts as unmet), not an older backlog.
+    new_request: bool,
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Transit {
     /// Units on the road to a stock-holding cell.
@@ -101,8 +110,10 @@ pub struct Engine<'s> {
     requests: Vec<u32>,
     priorities: Vec<u32>,
     grants: Vec<u32>,
-    /// Shortfalls awaiting substitutes (group, units), or batches taken from stock.
-    residual: Vec<(usize, u32)>,
+    /// Demand not met from the patient's own group, awaiting substitutes.
+    shortfalls: Vec<Shortfall>,
+    /// (expiry, units) drawn from a hub's stock for one shipment.
+    batches: Vec<(u32, u32)>,
 }
 
 impl<'s> Engine<'s> {
@@ -184,7 +195,8 @@ impl<'s> Engine<'s> {
             requests: vec![0; most_clients],
             priorities: vec![0; most_clients],
             grants: vec![0; most_clients],
-            residual: Vec::new(),
+            shortfalls: Vec::new(),
+            batches: Vec::new(),
         }
     }
 
@@ -197,10 +209,10 @@ impl<'s> Engine<'s> {
                 self.place_initial_stock();
             }
             self.update_conditions(t);
-            self.arrivals(t, recorder);
+            self.arrivals(t);
             self.expiry(t);
             self.donations(t);
-            self.lab_processing(t, recorder);
+            self.lab_processing(t);
             self.reviews(t, ReviewTiming::BeforeDemand);
             self.demand(t, recorder);
             self.reviews(t, ReviewTiming::AfterDemand);
@@ -305,7 +317,7 @@ impl<'s> Engine<'s> {
         self.cells.index(site, product, lot.group as usize)
     }
 
-    fn arrivals<R: Recorder>(&mut self, t: u32, recorder: &mut R) {
+    fn arrivals(&mut self, t: u32) {
         let slot = self.slot(t);
         let mut arriving = std::mem::take(&mut self.transit[slot]);
         for item in arriving.drain(..) {
@@ -327,7 +339,7 @@ impl<'s> Engine<'s> {
                     }
                     self.lab_queue[lab as usize].push_back(lot);
                 }
-                Transit::Processed { lab, lot } => self.release(t, lab as usize, lot, recorder),
+                Transit::Processed { lab, lot } => self.release(t, lab as usize, lot),
             }
         }
         // Hand the (now empty) buffer back so its capacity is reused.
@@ -422,7 +434,7 @@ impl<'s> Engine<'s> {
     }
 
     /// Starts processing queued donations up to the lab's capacity, oldest first.
-    fn lab_processing<R: Recorder>(&mut self, t: u32, recorder: &mut R) {
+    fn lab_processing(&mut self, t: u32) {
         for lab in 0..self.scenario.sites.len() {
             let Role::Lab(spec) = &self.scenario.sites[lab].role else {
                 continue;
@@ -447,7 +459,7 @@ impl<'s> Engine<'s> {
                 }
                 credit -= f64::from(k);
                 if processing == 0 {
-                    self.release(t, lab, batch, recorder);
+                    self.release(t, lab, batch);
                 } else {
                     let slot = self.slot(t + processing);
                     self.transit[slot].push(Transit::Processed {
@@ -468,7 +480,7 @@ impl<'s> Engine<'s> {
     /// A processed batch leaves the lab: expired units counted, discards drawn, the rest shipped.
     /// A processed batch leaves the lab: expired units counted, reactive or failed donations
     /// discarded whole (all their components), the rest shipped to the hub.
-    fn release<R: Recorder>(&mut self, t: u32, lab: SiteId, lot: LabLot, _recorder: &mut R) {
+    fn release(&mut self, t: u32, lab: SiteId, lot: LabLot) {
         let Role::Lab(spec) = &self.scenario.sites[lab].role else {
             return;
         };
@@ -587,16 +599,16 @@ impl<'s> Engine<'s> {
                 self.flows.collected[supplier_cell] += granted;
                 self.ship_units(t, supplier, cell, t + self.shelf[p], granted, delay);
             } else {
-                let mut batches = std::mem::take(&mut self.residual);
+                let mut batches = std::mem::take(&mut self.batches);
                 batches.clear();
                 self.inventory
                     .take(supplier_cell, granted, oldest_first, |e, units| {
-                        batches.push((e as usize, units))
+                        batches.push((e, units))
                     });
                 for &(expiry, units) in &batches {
-                    self.ship_units(t, supplier, cell, expiry as u32, units, delay);
+                    self.ship_units(t, supplier, cell, expiry, units, delay);
                 }
-                self.residual = batches;
+                self.batches = batches;
             }
         }
     }
@@ -617,10 +629,8 @@ impl<'s> Engine<'s> {
             let factor = self.conditions.demand[h];
             for (p, streams) in by_product {
                 let p = *p;
-                let mut residual = std::mem::take(&mut self.residual);
+                let mut residual = std::mem::take(&mut self.shortfalls);
                 residual.clear();
-                // Residual entries: (recipient group, units still needed); a new request's
-                // shortfall is tagged by adding `NEW_REQUEST` to the group.
                 for g in 0..self.cells.groups {
                     let cell = self.cells.index(h, p, g);
                     let mut available = self.inventory.on_hand(cell);
@@ -630,7 +640,11 @@ impl<'s> Engine<'s> {
                     available -= from_backlog;
                     served += from_backlog;
                     if owed > from_backlog {
-                        residual.push((g, owed - from_backlog));
+                        residual.push(Shortfall {
+                            group: g,
+                            units: owed - from_backlog,
+                            new_request: false,
+                        });
                     }
                     for &k in streams {
                         let stream = &hosp.demand[k];
@@ -648,9 +662,17 @@ impl<'s> Engine<'s> {
                                 let partial = available;
                                 available = 0;
                                 served += partial;
-                                residual.push((g + NEW_REQUEST, size - partial));
+                                residual.push(Shortfall {
+                                    group: g,
+                                    units: size - partial,
+                                    new_request: true,
+                                });
                                 for _ in full + 1..n {
-                                    residual.push((g + NEW_REQUEST, size));
+                                    residual.push(Shortfall {
+                                        group: g,
+                                        units: size,
+                                        new_request: true,
+                                    });
                                 }
                             }
                             continue;
@@ -662,19 +684,23 @@ impl<'s> Engine<'s> {
                             available -= now;
                             served += now;
                             if now < size {
-                                residual.push((g + NEW_REQUEST, size - now));
+                                residual.push(Shortfall {
+                                    group: g,
+                                    units: size - now,
+                                    new_request: true,
+                                });
                             }
                         }
                     }
                     self.flows.issued_exact[cell] += served;
                     self.issue(t, h, p, g, g, served, oldest_first, recorder);
                 }
-                for &(tagged, need) in &residual {
-                    let (g, is_new) = if tagged >= NEW_REQUEST {
-                        (tagged - NEW_REQUEST, true)
-                    } else {
-                        (tagged, false)
-                    };
+                for &Shortfall {
+                    group: g,
+                    units: need,
+                    new_request: is_new,
+                } in &residual
+                {
                     let cell = self.cells.index(h, p, g);
                     let mut missing = need;
                     for &donor in &self.scenario.products[p].preference[g][1..] {
@@ -697,7 +723,7 @@ impl<'s> Engine<'s> {
                         self.backlog[cell] += missing;
                     }
                 }
-                self.residual = residual;
+                self.shortfalls = residual;
             }
         }
         self.demand_by_product = demand_by_product;
@@ -733,9 +759,6 @@ impl<'s> Engine<'s> {
         });
     }
 }
-
-/// Marks a residual entry as a new request's shortfall (as opposed to old backlog).
-const NEW_REQUEST: usize = 1 << 16;
 
 /// Takes `k` of a lot's donations (and their share of units) out of it.
 fn split_lot(lot: &mut LabLot, k: u32) -> LabLot {

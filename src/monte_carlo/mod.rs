@@ -103,18 +103,3 @@ pub fn run(scenario: &Scenario, spec: RunSpec, progress: &(dyn Fn() + Sync)) -> 
         aggregate,
     }
 }
-
-/// Totals of every replication only (no per-period aggregate), in replication order.
-pub fn run_totals(scenario: &Scenario, spec: RunSpec) -> Vec<ReplicationTotals> {
-    (0..spec.replications)
-        .into_par_iter()
-        .map_init(
-            || Engine::new(scenario),
-            |engine, replication| {
-                let mut totals = ReplicationTotals::new(scenario);
-                engine.run(spec.seed, replication, &mut totals);
-                totals
-            },
-        )
-        .collect()
-}
