@@ -144,46 +144,74 @@ fn sites_where(scenario: &Scenario, keep: impl Fn(&Role) -> bool) -> Vec<usize> 
         .collect()
 }
 
+/// Most (product, group) pairs: 4 products x 8 groups.
+const MAX_PAIRS: usize = 32;
+
 impl Recorder for ReplicationTotals {
     fn period(&mut self, v: &PeriodView<'_>) {
         if v.period < self.warm_up {
             return;
         }
         let (products, groups) = (v.cells.products, v.cells.groups);
+        let pairs = products * groups;
         let f = v.flows;
-        let sum = |sites: &[usize], values: &[u32], p: usize, g: usize| -> u64 {
-            sites
-                .iter()
-                .map(|&s| u64::from(values[v.cells.index(s, p, g)]))
-                .sum()
-        };
+        // Network sums by (product, group), on the stack: no allocation per period.
+        let mut sums = [[0u64; MAX_PAIRS]; 11];
+        let [
+            demand,
+            exact,
+            substituted,
+            short,
+            requests,
+            requests_short,
+            ordered,
+            expired,
+            released,
+            collected,
+            on_hand,
+        ] = &mut sums;
+        let h = &self.hospitals;
+        v.sum_over_sites(h, &f.demanded, &mut demand[..pairs]);
+        v.sum_over_sites(h, &f.issued_exact, &mut exact[..pairs]);
+        v.sum_over_sites(h, &f.issued_substituted, &mut substituted[..pairs]);
+        v.sum_over_sites(h, &f.unmet, &mut short[..pairs]);
+        v.sum_over_sites(h, &f.requests, &mut requests[..pairs]);
+        v.sum_over_sites(h, &f.requests_short, &mut requests_short[..pairs]);
+        v.sum_over_sites(h, &f.ordered, &mut ordered[..pairs]);
+        v.sum_over_sites(&self.all_sites, &f.expired, &mut expired[..pairs]);
+        v.sum_over_sites(&self.all_sites, &f.collected, &mut collected[..pairs]);
+        // A lab's releases, or what a supplier sends (counted as collected there).
+        v.sum_over_sites(&self.labs, &f.released, &mut released[..pairs]);
+        v.sum_over_sites(&self.suppliers, &f.collected, &mut released[..pairs]);
+        v.sum_over_sites(&self.stock_sites, v.on_hand, &mut on_hand[..pairs]);
         for p in 0..products {
             let all = p * (groups + 1) + groups;
             let (mut on_hand_all, mut short_all) = (0, false);
             for g in 0..groups {
-                let h = &self.hospitals;
+                let k = p * groups + g;
                 let flows = Line {
-                    demand: sum(h, &f.demanded, p, g),
-                    issued: sum(h, &f.issued_exact, p, g) + sum(h, &f.issued_substituted, p, g),
-                    units_short: sum(h, &f.unmet, p, g),
-                    requests: sum(h, &f.requests, p, g),
-                    requests_short: sum(h, &f.requests_short, p, g),
-                    ordered: sum(h, &f.ordered, p, g),
-                    expired: sum(&self.all_sites, &f.expired, p, g),
-                    // A lab's releases, or what a supplier sends (counted as collected there).
-                    released: sum(&self.labs, &f.released, p, g)
-                        + sum(&self.suppliers, &f.collected, p, g),
-                    collected: sum(&self.all_sites, &f.collected, p, g),
+                    demand: demand[k],
+                    issued: exact[k] + substituted[k],
+                    units_short: short[k],
+                    requests: requests[k],
+                    requests_short: requests_short[k],
+                    ordered: ordered[k],
+                    expired: expired[k],
+                    released: released[k],
+                    collected: collected[k],
                     ..Line::default()
                 };
-                let on_hand = sum(&self.stock_sites, v.on_hand, p, g);
-                let short = flows.units_short > 0;
                 let i = p * (groups + 1) + g;
                 self.lines[i].add_flows(&flows);
-                self.lines[i].close_period(on_hand, short, self.baseline[i], &self.alert_levels);
+                self.lines[i].close_period(
+                    on_hand[k],
+                    short[k] > 0,
+                    self.baseline[i],
+                    &self.alert_levels,
+                );
                 self.lines[all].add_flows(&flows);
-                on_hand_all += on_hand;
-                short_all |= short;
+                on_hand_all += on_hand[k];
+                short_all |= short[k] > 0;
             }
             self.lines[all].close_period(
                 on_hand_all,

@@ -106,6 +106,21 @@ pub struct PeriodView<'a> {
     pub backlog: &'a [u32],
 }
 
+impl PeriodView<'_> {
+    /// Adds `values` of each listed site into `out`, indexed by `product * groups + group`
+    /// (each site's cells are contiguous, so this reads memory in order).
+    #[inline]
+    pub fn sum_over_sites(&self, sites: &[usize], values: &[u32], out: &mut [u64]) {
+        let per_site = self.cells.products * self.cells.groups;
+        for &s in sites {
+            let block = &values[s * per_site..(s + 1) * per_site];
+            for (o, &v) in out.iter_mut().zip(block) {
+                *o += u64::from(v);
+            }
+        }
+    }
+}
+
 /// One issue of units to patients, reported for checks (compatibility, freshness).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Issue {

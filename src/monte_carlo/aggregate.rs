@@ -134,35 +134,50 @@ pub struct AggregateRecorder<'a> {
 impl Recorder for AggregateRecorder<'_> {
     fn period(&mut self, v: &PeriodView<'_>) {
         let a = &mut *self.aggregate;
-        for (i, s) in a.series.iter().enumerate() {
-            let (mut on_hand, mut short, mut expired) = (0u64, 0u64, 0u64);
-            let site_range = match s.site {
-                Some(site) => site..site + 1,
-                None => 0..v.cells.sites,
-            };
+        let groups = v.cells.groups;
+        let per_site = v.cells.products * groups;
+        let (flows, on_hand_now) = (v.flows, v.on_hand);
+        // Network totals by (product, group), summed once for all network series.
+        let mut network = [[0u64; 3]; 32];
+        for s in 0..v.cells.sites {
+            for (k, total) in network[..per_site].iter_mut().enumerate() {
+                let c = s * per_site + k;
+                total[0] += u64::from(on_hand_now[c]);
+                total[1] += u64::from(flows.unmet[c]);
+                total[2] += u64::from(flows.expired[c]);
+            }
+        }
+        let n_series = a.series.len();
+        for i in 0..n_series {
+            let s = a.series[i];
+            let mut value = [0u64; 3];
             let group_range = match s.group {
                 Some(g) => g..g + 1,
-                None => 0..v.cells.groups,
+                None => 0..groups,
             };
-            for site in site_range {
-                for g in group_range.clone() {
-                    let c = v.cells.index(site, s.product, g);
-                    on_hand += u64::from(v.on_hand[c]);
-                    short += u64::from(v.flows.unmet[c]);
-                    expired += u64::from(v.flows.expired[c]);
+            for g in group_range {
+                let k = s.product * groups + g;
+                match s.site {
+                    None => {
+                        for (m, x) in value.iter_mut().enumerate() {
+                            *x += network[k][m];
+                        }
+                    }
+                    Some(site) => {
+                        let c = site * per_site + k;
+                        value[0] += u64::from(on_hand_now[c]);
+                        value[1] += u64::from(flows.unmet[c]);
+                        value[2] += u64::from(flows.expired[c]);
+                    }
                 }
             }
-            for (metric, value) in [
-                (Metric::OnHand, on_hand),
-                (Metric::UnitsShort, short),
-                (Metric::Expired, expired),
-            ] {
-                let slot = a.slot(metric, v.period, i);
-                a.sums[slot] += value;
+            for (metric, x) in METRICS.iter().zip(value) {
+                let slot = a.slot(*metric, v.period, i);
+                a.sums[slot] += x;
             }
-            a.histograms[v.period as usize * a.series.len() + i].add(on_hand);
-            if short > 0 {
-                a.shortages[v.period as usize * a.series.len() + i] += 1;
+            a.histograms[v.period as usize * n_series + i].add(value[0]);
+            if value[1] > 0 {
+                a.shortages[v.period as usize * n_series + i] += 1;
             }
         }
     }
