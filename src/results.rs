@@ -238,7 +238,7 @@ pub fn write_results(
     dir: &Path,
     summary: &Summary,
     periods: &[PeriodRow],
-    replications: &[ReplicationRow],
+    replications: impl IntoIterator<Item = ReplicationRow>,
 ) -> io::Result<()> {
     fs::create_dir_all(dir)?;
     write_atomic(&dir.join(PERIODS_FILE), &csv_bytes(periods)?)?;
@@ -249,10 +249,10 @@ pub fn write_results(
     write_atomic(&dir.join(SUMMARY_FILE), &json)
 }
 
-fn csv_bytes<T: Serialize>(rows: &[T]) -> io::Result<Vec<u8>> {
+fn csv_bytes<T: Serialize>(rows: impl IntoIterator<Item = T>) -> io::Result<Vec<u8>> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     for row in rows {
-        writer.serialize(row).map_err(io::Error::other)?;
+        writer.serialize(&row).map_err(io::Error::other)?;
     }
     writer
         .into_inner()

@@ -265,47 +265,62 @@ fn series_baseline(scenario: &Scenario, s: &Series) -> f64 {
 }
 
 /// Rows of `replications.csv`, in replication order.
-pub fn replication_rows(scenario: &Scenario, totals: &[ReplicationTotals]) -> Vec<ReplicationRow> {
+/// Rows of `replications.csv`, in replication order, produced one at a time (so the file can
+/// be written without holding every row).
+pub fn replication_rows<'a>(
+    scenario: &'a Scenario,
+    totals: &'a [ReplicationTotals],
+) -> impl Iterator<Item = ReplicationRow> + 'a {
     let groups = scenario.groups.count();
     let group_rows: Vec<Option<usize>> = if groups > 1 {
-        (0..groups).map(Some).collect()
+        (0..groups).map(Some).chain([None]).collect()
     } else {
-        vec![]
+        vec![None]
     };
-    let mut rows = Vec::new();
-    for (r, t) in totals.iter().enumerate() {
-        for p in 0..scenario.products.len() {
-            for &g in group_rows.iter().chain(&[None]) {
-                let l = t.line(p, g);
-                rows.push(ReplicationRow {
-                    replication: r as u64,
-                    product: scenario.products[p].product.name().to_string(),
-                    group: g.map_or(ALL.to_string(), |g| scenario.groups.label(g).to_string()),
-                    demand: l.demand,
-                    issued: l.issued,
-                    units_short: l.units_short,
-                    requests_short: l.requests_short,
-                    expired: l.expired,
-                    released: l.released,
-                    outdate_rate: l.outdate_rate(),
-                    fill_rate: l.fill_rate(),
-                    min_days_of_supply: if l.days_of_supply_min.is_finite() {
-                        l.days_of_supply_min
-                    } else {
-                        f64::NAN
-                    },
-                    cost: l.cost(&scenario.costs[p], t.period_days()),
-                    periods_in_alert: l
-                        .periods_in_alert
-                        .iter()
-                        .map(u32::to_string)
-                        .collect::<Vec<_>>()
-                        .join(";"),
-                });
-            }
-        }
+    totals.iter().enumerate().flat_map(move |(r, t)| {
+        let group_rows = group_rows.clone();
+        (0..scenario.products.len()).flat_map(move |p| {
+            group_rows
+                .clone()
+                .into_iter()
+                .map(move |g| replication_row(scenario, t, r as u64, p, g))
+        })
+    })
+}
+
+fn replication_row(
+    scenario: &Scenario,
+    t: &ReplicationTotals,
+    replication: u64,
+    p: usize,
+    g: Option<usize>,
+) -> ReplicationRow {
+    let l = t.line(p, g);
+    ReplicationRow {
+        replication,
+        product: scenario.products[p].product.name().to_string(),
+        group: g.map_or(ALL.to_string(), |g| scenario.groups.label(g).to_string()),
+        demand: l.demand,
+        issued: l.issued,
+        units_short: l.units_short,
+        requests_short: l.requests_short,
+        expired: l.expired,
+        released: l.released,
+        outdate_rate: l.outdate_rate(),
+        fill_rate: l.fill_rate(),
+        min_days_of_supply: if l.days_of_supply_min.is_finite() {
+            l.days_of_supply_min
+        } else {
+            f64::NAN
+        },
+        periods_in_alert: l
+            .periods_in_alert
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(";"),
+        cost: l.cost(&scenario.costs[p], t.period_days()),
     }
-    rows
 }
 
 /// Run facts the core cannot know (it never reads files or clocks).

@@ -19,7 +19,7 @@ fn period_means_add_up_to_replication_totals_and_headline() {
         replications: 8,
     };
     let out = monte_carlo::run(&scenario, spec, &|| {});
-    let rows = report::replication_rows(&scenario, &out.totals);
+    let rows: Vec<_> = report::replication_rows(&scenario, &out.totals).collect();
     let headline = report::headlines(&scenario, &out.totals);
     assert_eq!(out.aggregate.replications, 8);
     for (p, spec) in scenario.products.iter().enumerate() {
