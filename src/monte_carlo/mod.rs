@@ -70,7 +70,7 @@ pub fn run(scenario: &Scenario, spec: RunSpec, progress: &(dyn Fn() + Sync)) -> 
     // Few, large pieces of work: each piece has its own aggregate, merged at the end.
     let pieces = (rayon::current_num_threads() * 2) as u64;
     let min_len = spec.replications.div_ceil(pieces).max(1) as usize;
-    let partials: Vec<Partial> = (0..spec.replications as usize)
+    let merged = (0..spec.replications as usize)
         .into_par_iter()
         .with_min_len(min_len)
         .fold(
@@ -90,13 +90,14 @@ pub fn run(scenario: &Scenario, spec: RunSpec, progress: &(dyn Fn() + Sync)) -> 
                 part
             },
         )
-        .collect();
-    let mut aggregate = Aggregate::new(scenario);
-    let mut totals: Vec<(u64, ReplicationTotals)> = Vec::with_capacity(spec.replications as usize);
-    for part in partials {
-        aggregate.merge(&part.aggregate);
-        totals.extend(part.totals);
-    }
+        .map(|part| (part.aggregate, part.totals))
+        // Merging as pieces finish keeps few partial aggregates alive at once.
+        .reduce_with(|(mut aggregate, mut totals), (other, more)| {
+            aggregate.merge(&other);
+            totals.extend(more);
+            (aggregate, totals)
+        });
+    let (aggregate, mut totals) = merged.unwrap_or_else(|| (Aggregate::new(scenario), Vec::new()));
     totals.sort_by_key(|(r, _)| *r);
     RunOutput {
         totals: totals.into_iter().map(|(_, t)| t).collect(),
