@@ -114,15 +114,48 @@ pub enum RawGroupSystem {
     Single,
 }
 
-/// Products by name; a product not listed is not simulated.
-#[derive(Debug, Deserialize, Default)]
+/// A table keyed by product name (`red_cells`, `platelets`, `plasma`, `whole_blood`); an
+/// unknown key is an error naming the four allowed.
+#[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
-pub struct RawProducts {
-    pub red_cells: Option<RawProduct>,
-    pub platelets: Option<RawProduct>,
-    pub plasma: Option<RawProduct>,
-    pub whole_blood: Option<RawProduct>,
+pub struct PerProduct<T> {
+    pub red_cells: Option<T>,
+    pub platelets: Option<T>,
+    pub plasma: Option<T>,
+    pub whole_blood: Option<T>,
 }
+
+impl<T> Default for PerProduct<T> {
+    fn default() -> Self {
+        PerProduct {
+            red_cells: None,
+            platelets: None,
+            plasma: None,
+            whole_blood: None,
+        }
+    }
+}
+
+impl<T> PerProduct<T> {
+    pub fn get(&self, product: Product) -> Option<&T> {
+        match product {
+            Product::RedCells => self.red_cells.as_ref(),
+            Product::Platelets => self.platelets.as_ref(),
+            Product::Plasma => self.plasma.as_ref(),
+            Product::WholeBlood => self.whole_blood.as_ref(),
+        }
+    }
+
+    /// The entries given, in product order.
+    pub fn entries(&self) -> impl Iterator<Item = (Product, &T)> {
+        Product::ALL
+            .into_iter()
+            .filter_map(|p| self.get(p).map(|v| (p, v)))
+    }
+}
+
+/// Products simulated; a product not listed is not simulated.
+pub type RawProducts = PerProduct<RawProduct>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -155,16 +188,9 @@ pub struct RawYields {
     pub apheresis_plasma: Option<RawYield>,
 }
 
-/// Expected units of each product per donation; a fractional part is realised per donation
-/// as a Bernoulli draw (so 0.25 platelets means one donation in four yields a unit).
-#[derive(Debug, Deserialize, Default, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct RawYield {
-    pub red_cells: Option<f64>,
-    pub platelets: Option<f64>,
-    pub plasma: Option<f64>,
-    pub whole_blood: Option<f64>,
-}
+/// Expected units of each product per donation; a fractional part carries over to the
+/// next period's lot (so 0.25 platelets means one pool per four donations).
+pub type RawYield = PerProduct<f64>;
 
 /// A site; `kind` says which.
 #[derive(Debug, Deserialize)]
@@ -347,25 +373,8 @@ pub struct RawPolicy {
     pub replenishment: RawReplenishmentSet,
 }
 
-#[derive(Debug, Deserialize, Default, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct RawReplenishmentSet {
-    pub red_cells: Option<RawReplenishment>,
-    pub platelets: Option<RawReplenishment>,
-    pub plasma: Option<RawReplenishment>,
-    pub whole_blood: Option<RawReplenishment>,
-}
-
-impl RawReplenishmentSet {
-    pub fn get(&self, product: Product) -> Option<&RawReplenishment> {
-        match product {
-            Product::RedCells => self.red_cells.as_ref(),
-            Product::Platelets => self.platelets.as_ref(),
-            Product::Plasma => self.plasma.as_ref(),
-            Product::WholeBlood => self.whole_blood.as_ref(),
-        }
-    }
-}
+/// Replenishment rules by product.
+pub type RawReplenishmentSet = PerProduct<RawReplenishment>;
 
 /// A hospital's ordering rule for one product.
 #[derive(Debug, Deserialize, Clone)]
@@ -425,14 +434,8 @@ fn default_one() -> f64 {
     1.0
 }
 
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct RawCostTable {
-    pub red_cells: Option<RawCosts>,
-    pub platelets: Option<RawCosts>,
-    pub plasma: Option<RawCosts>,
-    pub whole_blood: Option<RawCosts>,
-}
+/// Unit costs by product.
+pub type RawCostTable = PerProduct<RawCosts>;
 
 /// Unit costs in any one currency.
 #[derive(Debug, Deserialize, Default, Clone, Copy)]

@@ -278,16 +278,9 @@ impl Validator<'_> {
         cal: &Calendar,
     ) -> (Vec<Product>, Vec<ProductSpec>) {
         let p = root().key("products");
-        let entries = [
-            (Product::RedCells, &raw.red_cells),
-            (Product::Platelets, &raw.platelets),
-            (Product::Plasma, &raw.plasma),
-            (Product::WholeBlood, &raw.whole_blood),
-        ];
         let mut products = Vec::new();
         let mut specs = Vec::new();
-        for (product, spec) in entries {
-            let Some(spec) = spec else { continue };
+        for (product, spec) in raw.entries() {
             let path = p.key(product.name()).key("shelf_life_days");
             products.push(product);
             let shelf_life = match self
@@ -482,10 +475,7 @@ impl Validator<'_> {
                 };
                 let y = given.clone().unwrap_or_else(|| default_yield(kind, &ctx.products));
                 let mut out = vec![0.0; ctx.products.len()];
-                let entries =
-                    [(Product::RedCells, y.red_cells), (Product::Platelets, y.platelets), (Product::Plasma, y.plasma), (Product::WholeBlood, y.whole_blood)];
-                for (product, value) in entries {
-                    let Some(value) = value else { continue };
+                for (product, &value) in y.entries() {
                     let path = root().key("yields").key(kind.name()).key(product.name());
                     let Some(value) = self.at_least(&path, value, 0.0) else { continue };
                     match ctx.product_index(product) {
@@ -1070,14 +1060,7 @@ impl Validator<'_> {
 
     fn costs(&mut self, raw: &RawCostTable, ctx: &Context) -> Vec<Costs> {
         let mut out = vec![Costs::default(); ctx.products.len()];
-        let entries = [
-            (Product::RedCells, raw.red_cells),
-            (Product::Platelets, raw.platelets),
-            (Product::Plasma, raw.plasma),
-            (Product::WholeBlood, raw.whole_blood),
-        ];
-        for (product, c) in entries {
-            let Some(c) = c else { continue };
+        for (product, c) in raw.entries() {
             let p = root().key("costs").key(product.name());
             let Some(pi) = ctx.product_index(product) else {
                 self.err(&p, format!("the scenario has no {product} product"));
