@@ -152,10 +152,6 @@ impl Product {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<Product> {
-        Self::ALL.into_iter().find(|p| p.name() == name)
-    }
-
     /// Donor groups a recipient may receive, most preferred first (always starting with the
     /// recipient's own group). Only compatible groups appear.
     ///

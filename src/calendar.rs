@@ -69,11 +69,6 @@ impl Calendar {
     pub fn days_to_periods(&self, days: f64) -> u32 {
         self.hours_to_periods(days * 24.0)
     }
-
-    /// Whether a period counts toward metrics.
-    pub fn measured(&self, period: u32) -> bool {
-        period >= self.warm_up_periods
-    }
 }
 
 #[cfg(test)]

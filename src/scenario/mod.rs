@@ -133,10 +133,6 @@ impl Scenario {
         }
     }
 
-    pub fn site_index(&self, name: &str) -> Option<SiteId> {
-        self.sites.iter().position(|s| s.name == name)
-    }
-
     /// Index of a product, if the scenario simulates it.
     pub fn product_index(&self, product: Product) -> Option<usize> {
         self.products.iter().position(|p| p.product == product)

@@ -65,6 +65,14 @@ struct Context {
 }
 
 impl Context {
+    fn cells(&self, sites: usize) -> crate::scenario::Cells {
+        crate::scenario::Cells {
+            sites,
+            products: self.products.len(),
+            groups: self.groups.count(),
+        }
+    }
+
     fn product_index(&self, p: Product) -> Option<usize> {
         self.products.iter().position(|&q| q == p)
     }
@@ -793,11 +801,7 @@ impl Validator<'_> {
         ctx: &Context,
         baseline: &[f64],
     ) {
-        let cells = crate::scenario::Cells {
-            sites: sites.len(),
-            products: ctx.products.len(),
-            groups: ctx.groups.count(),
-        };
+        let cells = ctx.cells(sites.len());
         for (i, site) in sites.iter_mut().enumerate() {
             let (Role::Hospital(h), RawSite::Hospital { replenishment, .. }) =
                 (&mut site.role, &raw.sites[i])
@@ -911,11 +915,7 @@ impl Validator<'_> {
         products: &[ProductSpec],
         baseline: &[f64],
     ) -> Vec<InitialLot> {
-        let cells = crate::scenario::Cells {
-            sites: sites.len(),
-            products: ctx.products.len(),
-            groups: ctx.groups.count(),
-        };
+        let cells = ctx.cells(sites.len());
         let mut lots = Vec::new();
         for (i, entry) in raw.iter().enumerate() {
             let p = root().key("initial_stock").index(i);
@@ -1129,11 +1129,7 @@ fn default_yield(kind: DonationKind, products: &[Product]) -> RawYield {
 /// Baseline units per day by cell: hospitals' own demand; hubs and suppliers the sum over
 /// the hospitals they supply.
 fn baseline_demand(sites: &[Site], ctx: &Context) -> Vec<f64> {
-    let cells = crate::scenario::Cells {
-        sites: sites.len(),
-        products: ctx.products.len(),
-        groups: ctx.groups.count(),
-    };
+    let cells = ctx.cells(sites.len());
     let mut out = vec![0.0; cells.len()];
     let per_day = ctx.calendar.periods_per_day();
     for (i, s) in sites.iter().enumerate() {
