@@ -22,7 +22,7 @@ use std::collections::VecDeque;
 use crate::inventory::Inventory;
 use crate::network::{Role, SiteId};
 use crate::policy::{ReviewTiming, UnmetDemand, allocate};
-use crate::random::{Stream, binomial, stochastic_round, stream};
+use crate::random::{Scale, Stream, Thinning, stochastic_round, stream};
 use crate::record::{Flows, Issue, PeriodView, Recorder};
 use crate::scenario::{Cells, Scenario};
 
@@ -100,13 +100,21 @@ pub struct Engine<'s> {
     flows: Flows,
     conditions: Conditions,
     streams: Vec<Stream>,
-    /// Hospitals each site supplies, in site order.
+    /// Sites holding stock (hubs and hospitals).
+    stock_sites: Vec<SiteId>,
+    /// Sites that supply hospitals, and the hospitals each site supplies, in site order.
+    suppliers: Vec<SiteId>,
     clients: Vec<Vec<SiteId>>,
     /// Demand streams of each hospital grouped by product: (product, stream indices).
     demand_by_product: Vec<Vec<(usize, Vec<usize>)>>,
     /// Review timings some hospital uses (the other pass is skipped).
     timings_used: Vec<ReviewTiming>,
+    /// Discards at testing, by site (labs only).
+    discards: Vec<Thinning>,
     // Scratch space reused every period.
+    /// Multipliers of the current site's count processes, by process.
+    scales: Vec<Scale>,
+    due: Vec<bool>,
     requests: Vec<u32>,
     priorities: Vec<u32>,
     grants: Vec<u32>,
@@ -120,12 +128,12 @@ impl<'s> Engine<'s> {
     pub fn new(scenario: &'s Scenario) -> Engine<'s> {
         let cells = scenario.cells();
         let shelf: Vec<u32> = scenario.products.iter().map(|p| p.shelf_life).collect();
-        let mut ring = vec![0u32; cells.len()];
+        let mut shelf_by_cell = vec![None; cells.len()];
         for (s, site) in scenario.sites.iter().enumerate() {
             if site.role.holds_stock() {
                 for (p, &l) in shelf.iter().enumerate() {
                     for g in 0..cells.groups {
-                        ring[cells.index(s, p, g)] = l + 1;
+                        shelf_by_cell[cells.index(s, p, g)] = Some(l);
                     }
                 }
             }
@@ -174,7 +182,7 @@ impl<'s> Engine<'s> {
             scenario,
             cells,
             shelf,
-            inventory: Inventory::new(&ring),
+            inventory: Inventory::new(&shelf_by_cell),
             transit: vec![Vec::new(); max_delay as usize + 1],
             lab_queue: vec![VecDeque::new(); n_sites],
             lab_credit: vec![0.0; n_sites],
@@ -189,9 +197,23 @@ impl<'s> Engine<'s> {
                 lab_capacity: vec![1.0; n_sites],
             },
             streams: Vec::with_capacity(n_sites),
+            stock_sites: (0..n_sites)
+                .filter(|&s| scenario.sites[s].role.holds_stock())
+                .collect(),
+            suppliers: (0..n_sites).filter(|&s| !clients[s].is_empty()).collect(),
             clients,
             demand_by_product,
             timings_used,
+            discards: scenario
+                .sites
+                .iter()
+                .map(|s| match &s.role {
+                    Role::Lab(l) => Thinning::new(l.discard_fraction),
+                    _ => Thinning::new(0.0),
+                })
+                .collect(),
+            scales: Vec::new(),
+            due: vec![false; most_clients],
             requests: vec![0; most_clients],
             priorities: vec![0; most_clients],
             grants: vec![0; most_clients],
@@ -279,17 +301,17 @@ impl<'s> Engine<'s> {
         period as usize % self.transit.len()
     }
 
-    /// Sends units to a stock cell, arriving after `delay` periods (now if zero).
+    /// Sends units from one cell to a stock cell of the same product and group, arriving
+    /// after `delay` periods (now if zero).
     fn ship_units(
         &mut self,
         t: u32,
-        from: SiteId,
+        from_cell: usize,
         to_cell: usize,
         expiry: u32,
         units: u32,
         delay: u32,
     ) {
-        let from_cell = self.cells.at_site(to_cell, from);
         self.flows.shipped[from_cell] += units;
         if delay == 0 {
             self.receive_units(t, to_cell, expiry, units);
@@ -347,15 +369,10 @@ impl<'s> Engine<'s> {
     }
 
     fn expiry(&mut self, t: u32) {
-        for (s, site) in self.scenario.sites.iter().enumerate() {
-            if !site.role.holds_stock() {
-                continue;
-            }
-            for p in 0..self.cells.products {
-                for g in 0..self.cells.groups {
-                    let cell = self.cells.index(s, p, g);
-                    self.flows.expired[cell] += self.inventory.expire(cell, t);
-                }
+        let per_site = self.cells.products * self.cells.groups;
+        for &s in &self.stock_sites {
+            for cell in s * per_site..(s + 1) * per_site {
+                self.flows.expired[cell] += self.inventory.expire(cell, t);
             }
         }
     }
@@ -374,12 +391,18 @@ impl<'s> Engine<'s> {
             if factor <= 0.0 {
                 continue;
             }
+            self.scales.clear();
+            self.scales.extend(
+                c.donations
+                    .iter()
+                    .map(|d| Scale::new(factor * d.weekday[weekday])),
+            );
             for g in 0..self.cells.groups {
                 let rng = &mut self.streams[s];
                 let mut donations = 0u32;
                 let mut expected = [0.0f64; MAX_PRODUCTS];
-                for d in &c.donations {
-                    let n = d.per_group[g].sample(rng, factor * d.weekday[weekday]);
+                for (d, scale) in c.donations.iter().zip(&self.scales) {
+                    let n = d.per_group[g].sample(rng, scale);
                     donations += n;
                     for (e, &y) in expected.iter_mut().zip(&d.yields) {
                         *e += f64::from(n) * y;
@@ -392,8 +415,9 @@ impl<'s> Engine<'s> {
                 for p in 0..self.cells.products {
                     let carry = &mut self.yield_carry[self.cells.index(s, p, g)];
                     let total = *carry + expected[p];
-                    units[p] = total.floor() as u32;
-                    *carry = total - total.floor();
+                    // Truncation is floor here (total >= 0), without a libm call.
+                    units[p] = total as u32;
+                    *carry = total - f64::from(units[p]);
                 }
                 let lot = LabLot {
                     hub: c.hub as u32,
@@ -477,16 +501,12 @@ impl<'s> Engine<'s> {
         }
     }
 
-    /// A processed batch leaves the lab: expired units counted, discards drawn, the rest shipped.
     /// A processed batch leaves the lab: expired units counted, reactive or failed donations
     /// discarded whole (all their components), the rest shipped to the hub.
     fn release(&mut self, t: u32, lab: SiteId, lot: LabLot) {
-        let Role::Lab(spec) = &self.scenario.sites[lab].role else {
-            return;
-        };
         let hub = lot.hub as usize;
         let rng = &mut self.streams[lab];
-        let failed = binomial(rng, lot.donations, spec.discard_fraction);
+        let failed = self.discards[lab].sample(rng, lot.donations);
         for p in 0..self.cells.products {
             let u = lot.units[p];
             if u == 0 {
@@ -510,7 +530,7 @@ impl<'s> Engine<'s> {
             let released = u - discarded;
             self.flows.released[cell] += released;
             let hub_cell = self.lot_cell(hub, p, &lot);
-            self.ship_units(t, lab, hub_cell, expiry, released, lot.hub_delay);
+            self.ship_units(t, cell, hub_cell, expiry, released, lot.hub_delay);
         }
     }
 
@@ -520,28 +540,36 @@ impl<'s> Engine<'s> {
         if !self.timings_used.contains(&timing) {
             return;
         }
-        for supplier in 0..self.scenario.sites.len() {
-            if self.clients[supplier].is_empty() {
-                continue;
-            }
+        for i in 0..self.suppliers.len() {
+            let supplier = self.suppliers[i];
             let unlimited = matches!(self.scenario.sites[supplier].role, Role::Supplier);
             for p in 0..self.cells.products {
-                for g in 0..self.cells.groups {
-                    self.fill_orders(t, timing, supplier, unlimited, p, g);
+                if self.mark_due(t, timing, supplier, p) {
+                    for g in 0..self.cells.groups {
+                        self.fill_orders(t, supplier, unlimited, p, g);
+                    }
                 }
             }
         }
     }
 
-    fn fill_orders(
-        &mut self,
-        t: u32,
-        timing: ReviewTiming,
-        supplier: SiteId,
-        unlimited: bool,
-        p: usize,
-        g: usize,
-    ) {
+    /// Marks which clients of `supplier` review `p` now (in `due`); true if any does.
+    fn mark_due(&mut self, t: u32, timing: ReviewTiming, supplier: SiteId, p: usize) -> bool {
+        let mut any = false;
+        for (k, &h) in self.clients[supplier].iter().enumerate() {
+            let due = match &self.scenario.sites[h].role {
+                Role::Hospital(hosp) => hosp.replenishment[p]
+                    .as_ref()
+                    .is_some_and(|rule| rule.timing == timing && rule.reviews_in(t)),
+                _ => false,
+            };
+            self.due[k] = due;
+            any |= due;
+        }
+        any
+    }
+
+    fn fill_orders(&mut self, t: u32, supplier: SiteId, unlimited: bool, p: usize, g: usize) {
         let n = self.clients[supplier].len();
         let mut any = false;
         for k in 0..n {
@@ -550,7 +578,7 @@ impl<'s> Engine<'s> {
                 continue;
             };
             let quantity = match &hosp.replenishment[p] {
-                Some(rule) if rule.timing == timing && rule.reviews_in(t) => {
+                Some(rule) if self.due[k] => {
                     let cell = self.cells.index(h, p, g);
                     let position = i64::from(self.inventory.on_hand(cell))
                         + i64::from(self.in_transit[cell])
@@ -597,7 +625,7 @@ impl<'s> Engine<'s> {
             }
             if unlimited {
                 self.flows.collected[supplier_cell] += granted;
-                self.ship_units(t, supplier, cell, t + self.shelf[p], granted, delay);
+                self.ship_units(t, supplier_cell, cell, t + self.shelf[p], granted, delay);
             } else {
                 let mut batches = std::mem::take(&mut self.batches);
                 batches.clear();
@@ -606,7 +634,7 @@ impl<'s> Engine<'s> {
                         batches.push((e, units))
                     });
                 for &(expiry, units) in &batches {
-                    self.ship_units(t, supplier, cell, expiry, units, delay);
+                    self.ship_units(t, supplier_cell, cell, expiry, units, delay);
                 }
                 self.batches = batches;
             }
@@ -627,6 +655,12 @@ impl<'s> Engine<'s> {
                 continue;
             };
             let factor = self.conditions.demand[h];
+            self.scales.clear();
+            self.scales.extend(
+                hosp.demand
+                    .iter()
+                    .map(|d| Scale::new(factor * d.weekday[weekday])),
+            );
             for (p, streams) in by_product {
                 let p = *p;
                 let mut residual = std::mem::take(&mut self.shortfalls);
@@ -649,7 +683,7 @@ impl<'s> Engine<'s> {
                     for &k in streams {
                         let stream = &hosp.demand[k];
                         let rng = &mut self.streams[h];
-                        let n = stream.per_group[g].sample(rng, factor * stream.weekday[weekday]);
+                        let n = stream.per_group[g].sample(rng, &self.scales[k]);
                         self.flows.requests[cell] += n;
                         if stream.units.is_fixed() {
                             // Same outcome as the loop below, without a draw per request.

@@ -1,9 +1,10 @@
 //! Stock by age, for every (site, product, group) cell in one flat array.
 //!
 //! A unit is stored by its expiry period `e` (the first period it can no longer be issued).
-//! At period `t` a cell only holds units with `t <= e <= t + shelf_life`, so a ring of
-//! `shelf_life + 1` counters indexed by `e mod (shelf_life + 1)` holds them all: expiry is
-//! one counter read per cell per period, with no scan of units. Hints on the oldest and
+//! At period `t` a cell only holds units with `t <= e <= t + shelf_life`, so a ring of at
+//! least `shelf_life + 1` counters indexed by `e mod ring length` holds them all: expiry is
+//! one counter read per cell per period, with no scan of units. Ring lengths are rounded up
+//! to a power of two so the index is a mask, not a division. Hints on the oldest and
 //! newest non-empty expiry keep issuing from scanning empty slots.
 
 /// Stock of all cells, by expiry period.
@@ -11,7 +12,8 @@
 pub struct Inventory {
     /// Start of each cell's ring in `slots` (cells that hold no stock have length 0).
     offset: Vec<usize>,
-    len: Vec<u32>,
+    /// Ring length - 1 (ring lengths are powers of two).
+    mask: Vec<u32>,
     slots: Vec<u32>,
     on_hand: Vec<u32>,
     /// Smallest and largest expiry that may be non-empty (valid while on_hand > 0).
@@ -20,18 +22,21 @@ pub struct Inventory {
 }
 
 impl Inventory {
-    /// `ring_len[cell]` = shelf life + 1 for stock-holding cells, 0 for others.
-    pub fn new(ring_len: &[u32]) -> Inventory {
-        let mut offset = Vec::with_capacity(ring_len.len());
+    /// `shelf_life[cell]` in periods for stock-holding cells, `None` for others.
+    pub fn new(shelf_life: &[Option<u32>]) -> Inventory {
+        let mut offset = Vec::with_capacity(shelf_life.len());
+        let mut mask = Vec::with_capacity(shelf_life.len());
         let mut total = 0usize;
-        for &l in ring_len {
+        for &l in shelf_life {
+            let len = l.map_or(0, |l| (l + 1).next_power_of_two());
             offset.push(total);
-            total += l as usize;
+            mask.push(len.saturating_sub(1));
+            total += len as usize;
         }
-        let n = ring_len.len();
+        let n = shelf_life.len();
         Inventory {
             offset,
-            len: ring_len.to_vec(),
+            mask,
             slots: vec![0; total],
             on_hand: vec![0; n],
             oldest: vec![0; n],
@@ -56,7 +61,7 @@ impl Inventory {
 
     #[inline]
     fn slot(&self, cell: usize, expiry: u32) -> usize {
-        self.offset[cell] + (expiry % self.len[cell]) as usize
+        self.offset[cell] + (expiry & self.mask[cell]) as usize
     }
 
     /// Adds units expiring at `expiry`; the caller guarantees `now < expiry <= now + shelf_life`.
@@ -65,7 +70,10 @@ impl Inventory {
         if units == 0 {
             return;
         }
-        debug_assert!(self.len[cell] > 0, "cell {cell} holds no stock");
+        debug_assert!(
+            self.offset.get(cell + 1).unwrap_or(&self.slots.len()) > &self.offset[cell],
+            "cell {cell} holds no stock"
+        );
         let s = self.slot(cell, expiry);
         self.slots[s] += units;
         if self.on_hand[cell] == 0 {
@@ -141,7 +149,7 @@ mod tests {
 
     #[test]
     fn issues_in_age_order_and_expires_by_period() {
-        let mut inv = Inventory::new(&[4]); // shelf life 3
+        let mut inv = Inventory::new(&[Some(3)]);
         inv.add(0, 3, 5); // collected at 0
         inv.add(0, 4, 2); // collected at 1
         inv.add(0, 2, 1); // older unit
@@ -157,7 +165,7 @@ mod tests {
 
     #[test]
     fn ring_reuses_slots_across_periods() {
-        let mut inv = Inventory::new(&[2]); // shelf life 1
+        let mut inv = Inventory::new(&[Some(1)]);
         for t in 0..10u32 {
             assert_eq!(inv.expire(0, t), if t == 0 { 0 } else { 3 });
             inv.add(0, t + 1, 3);

@@ -8,7 +8,7 @@
 
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
-use rand_distr::{Binomial, Distribution, Gamma, Poisson};
+use rand_distr::{Binomial, Distribution, Gamma};
 
 /// The generator every random process uses.
 pub type Stream = ChaCha8Rng;
@@ -34,18 +34,75 @@ fn splitmix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Poisson draw; zero for a non-positive mean.
+/// Poisson draw; zero for a non-positive (or NaN) mean.
+///
+/// Exact in law, with no per-draw setup beyond one `exp` or a square root and a logarithm:
+/// inversion by sequential search below mean 10, Hörmann's PTRS transformed rejection
+/// above (as numpy does). rand_distr's sampler rebuilds its tables on every new mean and
+/// uses mean + 1 uniforms below 12, which dominated the engine's time.
 pub fn poisson(rng: &mut Stream, mean: f64) -> u32 {
-    if mean <= 0.0 {
-        return 0;
-    }
-    match Poisson::new(mean) {
-        Ok(d) => clamp_u32(d.sample(rng)),
-        Err(_) => 0,
+    if mean >= 10.0 {
+        poisson_ptrs(rng, mean, mean.sqrt(), mean.ln())
+    } else if mean > 0.0 {
+        poisson_inversion(rng, mean)
+    } else {
+        0
     }
 }
 
-/// Binomial draw; `n` when `p >= 1`, zero when `p <= 0`.
+fn poisson_inversion(rng: &mut Stream, mean: f64) -> u32 {
+    let u: f64 = rng.random();
+    // P(0) = exp(-mean) >= 1 - mean: most draws of a rare event end here, without `exp`.
+    if u <= 1.0 - mean {
+        return 0;
+    }
+    let mut p = (-mean).exp();
+    let mut cdf = p;
+    let mut k = 0u32;
+    // `p > 0` stops the search if rounding leaves the summed CDF just below `u`.
+    while u > cdf && p > 0.0 {
+        k += 1;
+        p *= mean / f64::from(k);
+        cdf += p;
+    }
+    k
+}
+
+/// W. Hörmann (1993), "The transformed rejection method for generating Poisson random
+/// variables", Insurance: Mathematics and Economics 12(1), 39-45; for mean >= 10, given
+/// its square root and logarithm.
+fn poisson_ptrs(rng: &mut Stream, mean: f64, slam: f64, loglam: f64) -> u32 {
+    let b = 0.931 + 2.53 * slam;
+    let a = -0.059 + 0.02483 * b;
+    let vr = 0.9277 - 3.6224 / (b - 2.0);
+    loop {
+        let u = rng.random::<f64>() - 0.5;
+        let v: f64 = rng.random();
+        let us = 0.5 - u.abs();
+        let x = (2.0 * a / us + b) * u + mean + 0.43;
+        // Rejecting k < 0 first is equivalent: the quick acceptance never sees it for
+        // mean >= 10.
+        if x < 0.0 {
+            continue;
+        }
+        // floor(x) for x >= 0, without a libm call.
+        let k = (x as u64) as f64;
+        if us >= 0.07 && v <= vr {
+            return clamp_u32(k);
+        }
+        if us < 0.013 && v > us {
+            continue;
+        }
+        // ln(v) + ln(1/alpha) - ln(a/us^2 + b), with one logarithm.
+        let inv_alpha = 1.1239 + 1.1328 / (b - 3.4);
+        if (v * inv_alpha / (a / (us * us) + b)).ln() <= -mean + k * loglam - ln_factorial_f(k) {
+            return clamp_u32(k);
+        }
+    }
+}
+
+/// Binomial draw; `n` when `p >= 1`, zero when `p <= 0`. Inversion when the expected count
+/// of the rarer outcome is small (the lab-discard case), rand_distr's BTPE otherwise.
 pub fn binomial(rng: &mut Stream, n: u32, p: f64) -> u32 {
     if n == 0 || p <= 0.0 {
         return 0;
@@ -53,25 +110,70 @@ pub fn binomial(rng: &mut Stream, n: u32, p: f64) -> u32 {
     if p >= 1.0 {
         return n;
     }
+    if p > 0.5 {
+        return n - binomial(rng, n, 1.0 - p);
+    }
+    if f64::from(n) * p < 10.0 {
+        return binomial_inversion(rng, n, p, (1.0 - p).ln());
+    }
     match Binomial::new(u64::from(n), p) {
         Ok(d) => d.sample(rng) as u32,
         Err(_) => 0,
     }
 }
 
+/// Keeping each of `n` items independently with probability `p` (a binomial draw), with
+/// the constants of a fixed `p` computed once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thinning {
+    p: f64,
+    ln_q: f64,
+}
+
+impl Thinning {
+    pub fn new(p: f64) -> Thinning {
+        Thinning {
+            p,
+            ln_q: (1.0 - p).ln(),
+        }
+    }
+
+    /// How many of `n` items are kept.
+    #[inline]
+    pub fn sample(&self, rng: &mut Stream, n: u32) -> u32 {
+        let p = self.p;
+        if p > 0.0 && p <= 0.5 && f64::from(n) * p < 10.0 {
+            binomial_inversion(rng, n, p, self.ln_q)
+        } else {
+            binomial(rng, n, p)
+        }
+    }
+}
+
+/// Sequential search from zero (Kachitvichyanukul and Schmeiser's BINV), for n p < 10.
+fn binomial_inversion(rng: &mut Stream, n: u32, p: f64, ln_q: f64) -> u32 {
+    let q = 1.0 - p;
+    let s = p / q;
+    let a = f64::from(n + 1) * s;
+    let mut r = (f64::from(n) * ln_q).exp();
+    let mut u: f64 = rng.random();
+    let mut x = 0u32;
+    while u > r && x < n {
+        u -= r;
+        x += 1;
+        r *= a / f64::from(x) - s;
+    }
+    x
+}
+
 /// Negative binomial as a Gamma-Poisson mixture (rand_distr has none): mean `mean`,
-/// variance `mean + mean^2 / shape`.
-pub fn negative_binomial(rng: &mut Stream, mean: f64, shape: f64) -> u32 {
+/// variance `mean + mean^2 / shape`. `mixing` is Gamma(shape, 1), built once per process.
+fn negative_binomial(rng: &mut Stream, mean: f64, shape: f64, mixing: &Gamma<f64>) -> u32 {
     if mean <= 0.0 {
         return 0;
     }
-    match Gamma::new(shape, mean / shape) {
-        Ok(g) => {
-            let rate = g.sample(rng);
-            poisson(rng, rate)
-        }
-        Err(_) => 0,
-    }
+    let rate = mixing.sample(rng) * (mean / shape);
+    poisson(rng, rate)
 }
 
 fn clamp_u32(x: f64) -> u32 {
@@ -105,16 +207,65 @@ pub struct Count {
     /// Mean per period before the period's multipliers.
     pub mean: f64,
     pub shape: f64,
+    /// Gamma(shape, 1) for the negative binomial's mixing, built once.
+    mixing: Option<Gamma<f64>>,
+    sqrt_mean: f64,
+    ln_mean: f64,
+}
+
+/// A multiplier on baseline means (weekday, season, events) with its square root and
+/// logarithm, computed once per period and process and shared by every group's draw.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scale {
+    factor: f64,
+    sqrt: f64,
+    ln: f64,
+}
+
+impl Scale {
+    pub fn new(factor: f64) -> Scale {
+        Scale {
+            factor,
+            sqrt: factor.sqrt(),
+            ln: factor.ln(),
+        }
+    }
 }
 
 impl Count {
-    /// Draw with the baseline mean scaled by `multiplier` (weekday, season, events).
-    pub fn sample(&self, rng: &mut Stream, multiplier: f64) -> u32 {
-        let mean = self.mean * multiplier;
-        match self.distribution {
-            CountDistribution::Poisson => poisson(rng, mean),
-            CountDistribution::NegativeBinomial { .. } => negative_binomial(rng, mean, self.shape),
-            CountDistribution::Fixed => stochastic_round(rng, mean),
+    /// A count process; `shape` matters only for the negative binomial and must be > 0.
+    pub fn new(distribution: CountDistribution, mean: f64, shape: f64) -> Count {
+        let mixing = match distribution {
+            CountDistribution::NegativeBinomial { .. } => Gamma::new(shape, 1.0).ok(),
+            _ => None,
+        };
+        Count {
+            distribution,
+            mean,
+            shape,
+            mixing,
+            sqrt_mean: mean.sqrt(),
+            ln_mean: mean.ln(),
+        }
+    }
+
+    /// Draw with the baseline mean scaled by `scale` (weekday, season, events).
+    #[inline]
+    pub fn sample(&self, rng: &mut Stream, scale: &Scale) -> u32 {
+        let mean = self.mean * scale.factor;
+        match (self.distribution, &self.mixing) {
+            (CountDistribution::Poisson, _) if mean >= 10.0 => poisson_ptrs(
+                rng,
+                mean,
+                self.sqrt_mean * scale.sqrt,
+                self.ln_mean + scale.ln,
+            ),
+            (CountDistribution::Poisson, _) => poisson(rng, mean),
+            (CountDistribution::NegativeBinomial { .. }, Some(g)) => {
+                negative_binomial(rng, mean, self.shape, g)
+            }
+            (CountDistribution::NegativeBinomial { .. }, None) => 0,
+            (CountDistribution::Fixed, _) => stochastic_round(rng, mean),
         }
     }
 }
@@ -124,9 +275,10 @@ pub fn stochastic_round(rng: &mut Stream, x: f64) -> u32 {
     if x <= 0.0 {
         return 0;
     }
-    let floor = x.floor();
-    let extra = u32::from(rng.random::<f64>() < x - floor);
-    clamp_u32(floor) + extra
+    let whole = clamp_u32(x);
+    // `x - whole` is frac(x) for x < 2^32; a cast, not libm's `floor` (a call without SSE4.1).
+    let extra = u32::from(rng.random::<f64>() < x - f64::from(whole));
+    whole.saturating_add(extra)
 }
 
 /// Distribution of units per patient request, tabulated once so a draw is one uniform and a
@@ -237,7 +389,44 @@ impl SizeTable {
 }
 
 fn ln_factorial(k: u32) -> f64 {
-    ln_gamma(f64::from(k) + 1.0)
+    ln_factorial_f(f64::from(k))
+}
+
+/// ln(k!) for a whole number k >= 0: a table below 20, Stirling's series above (relative
+/// error below 1e-15 there, one logarithm instead of Lanczos's sum of eight quotients).
+fn ln_factorial_f(k: f64) -> f64 {
+    const TABLE: [f64; 20] = [
+        0.0,
+        0.0,
+        std::f64::consts::LN_2,
+        1.791759469228055,
+        3.1780538303479458,
+        4.787491742782046,
+        6.579251212010101,
+        8.525161361065415,
+        10.60460290274525,
+        12.801827480081469,
+        15.104412573075516,
+        17.502307845873887,
+        19.987214495661885,
+        22.552163853123425,
+        25.19122118273868,
+        27.89927138384089,
+        30.671860106080672,
+        33.50507345013689,
+        36.39544520803305,
+        39.339884187199495,
+    ];
+    if k < 20.0 {
+        return TABLE[k as usize];
+    }
+    let n = k + 1.0;
+    let r = 1.0 / n;
+    let r2 = r * r;
+    // ln Gamma(n) = (n - 1/2) ln n - n + ln(2 pi)/2 + 1/(12n) - 1/(360n^3) + 1/(1260n^5).
+    (n - 0.5) * n.ln() - n
+        + 0.918_938_533_204_672_8
+        + r * (1.0 / 12.0 - r2 * (1.0 / 360.0 - r2 / 1260.0))
 }
 
 pub(crate) fn poisson_pmf(lambda: f64, k: u32) -> f64 {
@@ -338,6 +527,94 @@ mod tests {
         assert_ne!(draw(1, "demand/a", 3), draw(2, "demand/a", 3));
     }
 
+    /// Pearson chi-square of `draws` against `pmf`, bins merged until each expects >= 5;
+    /// fails above the 0.1% critical value (Wilson-Hilferty approximation, z = 3.09).
+    fn assert_fits(draws: &[u32], pmf: impl Fn(u32) -> f64, what: &str) {
+        let n = draws.len() as f64;
+        let max = *draws.iter().max().unwrap();
+        let mut counts = vec![0u64; max as usize + 2];
+        for &d in draws {
+            counts[d as usize] += 1;
+        }
+        let (mut stat, mut bins) = (0.0, 0usize);
+        let (mut obs, mut exp, mut tail) = (0.0, 0.0, 1.0);
+        for (k, &c) in counts.iter().enumerate() {
+            let p = pmf(k as u32);
+            tail -= p;
+            obs += c as f64;
+            exp += n * p;
+            let last = k + 1 == counts.len();
+            if (exp >= 5.0 && n * tail >= 5.0) || last {
+                if last {
+                    exp += n * tail.max(0.0);
+                }
+                stat += (obs - exp).powi(2) / exp;
+                bins += 1;
+                (obs, exp) = (0.0, 0.0);
+            }
+        }
+        let df = (bins - 1) as f64;
+        let h = 2.0 / (9.0 * df);
+        let critical = df * (1.0 - h + 3.09 * h.sqrt()).powi(3);
+        assert!(stat < critical, "{what}: chi2 {stat:.1} on {df} df > {critical:.1}");
+    }
+
+    fn binomial_pmf(n: u32, p: f64, k: u32) -> f64 {
+        if k > n {
+            return 0.0;
+        }
+        (ln_factorial(n) - ln_factorial(k) - ln_factorial(n - k)
+            + f64::from(k) * p.ln()
+            + f64::from(n - k) * (1.0 - p).ln())
+        .exp()
+    }
+
+    /// Every Poisson branch (the no-`exp` shortcut, inversion, PTRS's quick and slow
+    /// acceptance) against the exact pmf, 100,000 draws each with a fixed seed.
+    #[test]
+    fn poisson_draws_fit_the_exact_distribution() {
+        for (i, mean) in [0.05, 0.7, 3.0, 9.99, 10.0, 27.5, 160.0, 3000.0]
+            .into_iter()
+            .enumerate()
+        {
+            let mut rng = stream(100 + i as u64, "poisson", 0);
+            let draws: Vec<u32> = (0..100_000).map(|_| poisson(&mut rng, mean)).collect();
+            assert_fits(&draws, |k| poisson_pmf(mean, k), &format!("Poisson({mean})"));
+            // The scaled path (square root and logarithm from the Scale) draws the same law.
+            let count = Count::new(CountDistribution::Poisson, mean / 2.0, 1.0);
+            let draws: Vec<u32> = (0..100_000)
+                .map(|_| count.sample(&mut rng, &Scale::new(2.0)))
+                .collect();
+            assert_fits(&draws, |k| poisson_pmf(mean, k), &format!("scaled Poisson({mean})"));
+        }
+    }
+
+    /// Inversion (small n p, and p > 1/2 by symmetry) and the BTPE fallback, exact pmf.
+    #[test]
+    fn binomial_draws_fit_the_exact_distribution() {
+        for (i, (n, p)) in [(300u32, 0.02), (40, 0.1), (50, 0.7), (1000, 0.3), (5, 0.5)]
+            .into_iter()
+            .enumerate()
+        {
+            let mut rng = stream(200 + i as u64, "binomial", 0);
+            let thinning = Thinning::new(p);
+            let draws: Vec<u32> = (0..100_000).map(|_| thinning.sample(&mut rng, n)).collect();
+            assert_fits(&draws, |k| binomial_pmf(n, p, k), &format!("Bin({n}, {p})"));
+        }
+    }
+
+    #[test]
+    fn ln_factorial_table_and_series_match_lanczos() {
+        for k in 0..200u32 {
+            let lanczos = ln_gamma(f64::from(k) + 1.0);
+            let ours = ln_factorial(k);
+            assert!(
+                (ours - lanczos).abs() <= 1e-12 * lanczos.max(1.0),
+                "{k}: {ours} vs {lanczos}"
+            );
+        }
+    }
+
     #[test]
     fn ln_gamma_matches_factorials() {
         for (n, fact) in [(1u32, 1.0f64), (5, 24.0), (11, 3_628_800.0)] {
@@ -395,8 +672,13 @@ mod tests {
         let (mean, shape) = (12.0, 3.0);
         let mut rng = stream(11, "nb", 0);
         let n = 40_000;
+        let count = Count::new(
+            CountDistribution::NegativeBinomial { dispersion: shape },
+            mean,
+            shape,
+        );
         let xs: Vec<f64> = (0..n)
-            .map(|_| f64::from(negative_binomial(&mut rng, mean, shape)))
+            .map(|_| f64::from(count.sample(&mut rng, &Scale::new(1.0))))
             .collect();
         let m = xs.iter().sum::<f64>() / n as f64;
         let v = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64;

@@ -106,13 +106,6 @@ impl Cells {
         (site * self.products + product) * self.groups + group
     }
 
-    /// The cell with the same product and group as `cell`, at `site`.
-    #[inline]
-    pub fn at_site(&self, cell: usize, site: SiteId) -> usize {
-        let per_site = self.products * self.groups;
-        site * per_site + cell % per_site
-    }
-
     /// (site, product, group) of a cell.
     pub fn split(&self, cell: usize) -> (SiteId, usize, usize) {
         let per_site = self.products * self.groups;

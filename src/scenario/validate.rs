@@ -651,10 +651,12 @@ impl Validator<'_> {
         let f = cal.day_fraction();
         shares
             .iter()
-            .map(|&s| Count {
-                distribution,
-                mean: mean * f * s,
-                shape: (dispersion * f * s).max(f64::MIN_POSITIVE),
+            .map(|&s| {
+                Count::new(
+                    distribution,
+                    mean * f * s,
+                    (dispersion * f * s).max(f64::MIN_POSITIVE),
+                )
             })
             .collect()
     }
