@@ -1,17 +1,67 @@
 //! One replication of korea-baseline, reported as simulated (site x product x group x period)
-//! cells per second. Run: `cargo bench --bench engine`.
+//! cells per second: the engine alone, and the recorders alone (replaying the periods of one
+//! recorded replication). Run: `cargo bench --bench engine`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use bloodsim::engine::Engine;
-use bloodsim::metrics::ReplicationTotals;
+use bloodsim::metrics::TotalsRecorder;
 use bloodsim::monte_carlo::Aggregate;
-use bloodsim::record::NullRecorder;
-use bloodsim::scenario;
+use bloodsim::record::{Flows, NullRecorder, PeriodView, Recorder};
+use bloodsim::scenario::{self, Cells, Scenario};
 
-fn korea() -> scenario::Scenario {
+fn korea() -> Scenario {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/korea-baseline.toml");
     scenario::load(std::path::Path::new(path)).expect("bundled scenario validates")
+}
+
+/// An owned copy of one period's view.
+struct Period {
+    period: u32,
+    cells: Cells,
+    flows: Flows,
+    on_hand: Vec<u32>,
+    in_transit: Vec<u32>,
+    in_testing: Vec<u32>,
+    backlog: Vec<u32>,
+}
+
+impl Period {
+    fn view(&self) -> PeriodView<'_> {
+        PeriodView {
+            period: self.period,
+            cells: self.cells,
+            flows: &self.flows,
+            on_hand: &self.on_hand,
+            in_transit: &self.in_transit,
+            in_testing: &self.in_testing,
+            backlog: &self.backlog,
+        }
+    }
+}
+
+/// Keeps every period of a replication, to replay into the recorders without the engine.
+#[derive(Default)]
+struct Tape(Vec<Period>);
+
+impl Recorder for Tape {
+    fn period(&mut self, v: &PeriodView<'_>) {
+        self.0.push(Period {
+            period: v.period,
+            cells: v.cells,
+            flows: v.flows.clone(),
+            on_hand: v.on_hand.to_vec(),
+            in_transit: v.in_transit.to_vec(),
+            in_testing: v.in_testing.to_vec(),
+            backlog: v.backlog.to_vec(),
+        });
+    }
+}
+
+fn replay(tape: &Tape, recorder: &mut impl Recorder) {
+    for p in &tape.0 {
+        recorder.period(&p.view());
+    }
 }
 
 fn replication(c: &mut Criterion) {
@@ -28,21 +78,31 @@ fn replication(c: &mut Criterion) {
             engine.run(1, rep, &mut NullRecorder);
         })
     });
-    group.bench_function("engine + replication totals", |b| {
+    // Recorders replay a few different replications so histograms see realistic spread.
+    let tapes: Vec<Tape> = (0..8)
+        .map(|r| {
+            let mut tape = Tape::default();
+            engine.run(1, r, &mut tape);
+            tape
+        })
+        .collect();
+    let mut next = 0usize;
+    let mut totals = TotalsRecorder::new(&s);
+    group.bench_function("replication totals only", |b| {
         b.iter(|| {
-            rep += 1;
-            let mut totals = ReplicationTotals::new(&s);
-            engine.run(1, rep, &mut totals);
-            totals
+            next += 1;
+            replay(&tapes[next % tapes.len()], &mut totals);
+            totals.finish()
         })
     });
     let mut aggregate = Aggregate::new(&s);
-    group.bench_function("engine + per-period aggregate", |b| {
+    group.bench_function("per-period aggregate only", |b| {
         b.iter(|| {
-            rep += 1;
-            engine.run(1, rep, &mut aggregate.recorder());
+            next += 1;
+            replay(&tapes[next % tapes.len()], &mut aggregate.recorder());
         })
     });
+    aggregate.flush();
     group.finish();
 }
 

@@ -143,7 +143,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let summary = report::summary(&s, &output.totals, &meta);
             let periods = report::period_rows(&s, &output.aggregate);
             let reps = report::replication_rows(&s, &output.totals);
-            results::write_results(&out, &summary, &periods, reps).map_err(|e| {
+            results::write_results(&out, &summary, periods, reps).map_err(|e| {
                 Failure::Other(format!("cannot write results to {}: {e}", out.display()))
             })?;
             print!("{}", report::table(&s, &summary.headline, s.replications));

@@ -36,8 +36,6 @@ pub struct Line {
     /// Sum and minimum of days of supply over measured periods.
     pub days_of_supply_sum: f64,
     pub days_of_supply_min: f64,
-    /// Measured periods spent in each alert band (scenario order).
-    pub periods_in_alert: Vec<u32>,
 }
 
 impl Line {
@@ -69,14 +67,46 @@ pub fn ratio(num: u64, den: u64) -> f64 {
     }
 }
 
-/// Per-replication totals: a [`Recorder`] filling one [`Line`] per product and group.
-#[derive(Debug, Clone)]
+/// The totals of one replication: one [`Line`] per product and group (and all groups),
+/// and the periods spent in each alert band. Kept for every replication, so it is compact.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReplicationTotals {
     /// Lines by product, then group; index `groups` is the all-groups line.
-    pub lines: Vec<Line>,
+    lines: Vec<Line>,
+    /// Measured periods in each alert band, by line, then band (scenario order).
+    alert_periods: Vec<u32>,
     groups: usize,
-    warm_up: u32,
+    bands: usize,
     period_days: f64,
+}
+
+impl ReplicationTotals {
+    fn index(&self, product: usize, group: Option<usize>) -> usize {
+        product * (self.groups + 1) + group.unwrap_or(self.groups)
+    }
+
+    pub fn line(&self, product: usize, group: Option<usize>) -> &Line {
+        &self.lines[self.index(product, group)]
+    }
+
+    /// Measured periods spent in each alert band (scenario order).
+    pub fn periods_in_alert(&self, product: usize, group: Option<usize>) -> &[u32] {
+        let i = self.index(product, group);
+        &self.alert_periods[i * self.bands..(i + 1) * self.bands]
+    }
+
+    pub fn period_days(&self) -> f64 {
+        self.period_days
+    }
+}
+
+/// A [`Recorder`] computing [`ReplicationTotals`]; reused across replications.
+#[derive(Debug, Clone)]
+pub struct TotalsRecorder {
+    totals: ReplicationTotals,
+    /// Totals before the first period.
+    fresh: ReplicationTotals,
+    warm_up: u32,
     /// Network baseline demand per day by (product, group) and per product for all groups.
     baseline: Vec<f64>,
     alert_levels: Vec<f64>,
@@ -88,12 +118,13 @@ pub struct ReplicationTotals {
     suppliers: Vec<usize>,
 }
 
-impl ReplicationTotals {
-    pub fn new(scenario: &Scenario) -> ReplicationTotals {
+impl TotalsRecorder {
+    pub fn new(scenario: &Scenario) -> TotalsRecorder {
         let cells = scenario.cells();
         let groups = cells.groups;
         let lines_per_product = groups + 1;
-        let mut baseline = vec![0.0; cells.products * lines_per_product];
+        let lines = cells.products * lines_per_product;
+        let mut baseline = vec![0.0; lines];
         let hospitals = sites_where(scenario, |r| matches!(r, Role::Hospital(_)));
         for &s in &hospitals {
             for p in 0..cells.products {
@@ -107,14 +138,19 @@ impl ReplicationTotals {
         let alert_levels: Vec<f64> = scenario.alert_levels.iter().map(|a| a.below_days).collect();
         let line = Line {
             days_of_supply_min: f64::INFINITY,
-            periods_in_alert: vec![0; alert_levels.len()],
             ..Line::default()
         };
-        ReplicationTotals {
-            lines: vec![line; cells.products * lines_per_product],
+        let fresh = ReplicationTotals {
+            lines: vec![line; lines],
+            alert_periods: vec![0; lines * alert_levels.len()],
             groups,
-            warm_up: scenario.calendar.warm_up_periods,
+            bands: alert_levels.len(),
             period_days: scenario.calendar.day_fraction(),
+        };
+        TotalsRecorder {
+            totals: fresh.clone(),
+            fresh,
+            warm_up: scenario.calendar.warm_up_periods,
             baseline,
             alert_levels,
             all_sites: (0..scenario.sites.len()).collect(),
@@ -125,12 +161,30 @@ impl ReplicationTotals {
         }
     }
 
-    pub fn line(&self, product: usize, group: Option<usize>) -> &Line {
-        &self.lines[product * (self.groups + 1) + group.unwrap_or(self.groups)]
+    /// The totals so far (a whole replication's, once it has run).
+    pub fn totals(&self) -> &ReplicationTotals {
+        &self.totals
     }
 
-    pub fn period_days(&self) -> f64 {
-        self.period_days
+    /// Returns the replication's totals and starts afresh for the next one.
+    pub fn finish(&mut self) -> ReplicationTotals {
+        std::mem::replace(&mut self.totals, self.fresh.clone())
+    }
+
+    /// Ends a measured period for line `i`: stock, shortage, days of supply and alert band.
+    fn close_period(&mut self, i: usize, on_hand: u64, short: bool) {
+        let line = &mut self.totals.lines[i];
+        line.unit_periods_on_hand += on_hand;
+        line.periods_short += u32::from(short);
+        let baseline_per_day = self.baseline[i];
+        if baseline_per_day > 0.0 {
+            let dos = on_hand as f64 / baseline_per_day;
+            line.days_of_supply_sum += dos;
+            line.days_of_supply_min = line.days_of_supply_min.min(dos);
+            if let Some(band) = self.alert_levels.iter().rposition(|&below| dos < below) {
+                self.totals.alert_periods[i * self.totals.bands + band] += 1;
+            }
+        }
     }
 }
 
@@ -147,7 +201,7 @@ fn sites_where(scenario: &Scenario, keep: impl Fn(&Role) -> bool) -> Vec<usize> 
 /// Most (product, group) pairs: 4 products x 8 groups.
 const MAX_PAIRS: usize = 32;
 
-impl Recorder for ReplicationTotals {
+impl Recorder for TotalsRecorder {
     fn period(&mut self, v: &PeriodView<'_>) {
         if v.period < self.warm_up {
             return;
@@ -202,23 +256,13 @@ impl Recorder for ReplicationTotals {
                     ..Line::default()
                 };
                 let i = p * (groups + 1) + g;
-                self.lines[i].add_flows(&flows);
-                self.lines[i].close_period(
-                    on_hand[k],
-                    short[k] > 0,
-                    self.baseline[i],
-                    &self.alert_levels,
-                );
-                self.lines[all].add_flows(&flows);
+                self.totals.lines[i].add_flows(&flows);
+                self.close_period(i, on_hand[k], short[k] > 0);
+                self.totals.lines[all].add_flows(&flows);
                 on_hand_all += on_hand[k];
                 short_all |= short[k] > 0;
             }
-            self.lines[all].close_period(
-                on_hand_all,
-                short_all,
-                self.baseline[all],
-                &self.alert_levels,
-            );
+            self.close_period(all, on_hand_all, short_all);
         }
     }
 }
@@ -234,25 +278,5 @@ impl Line {
         self.released += d.released;
         self.collected += d.collected;
         self.ordered += d.ordered;
-    }
-
-    /// End-of-period state: stock, shortage, days of supply and alert band.
-    fn close_period(
-        &mut self,
-        on_hand: u64,
-        short: bool,
-        baseline_per_day: f64,
-        alert_levels: &[f64],
-    ) {
-        self.unit_periods_on_hand += on_hand;
-        self.periods_short += u32::from(short);
-        if baseline_per_day > 0.0 {
-            let dos = on_hand as f64 / baseline_per_day;
-            self.days_of_supply_sum += dos;
-            self.days_of_supply_min = self.days_of_supply_min.min(dos);
-            if let Some(band) = alert_levels.iter().rposition(|&below| dos < below) {
-                self.periods_in_alert[band] += 1;
-            }
-        }
     }
 }

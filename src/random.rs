@@ -556,7 +556,10 @@ mod tests {
         let df = (bins - 1) as f64;
         let h = 2.0 / (9.0 * df);
         let critical = df * (1.0 - h + 3.09 * h.sqrt()).powi(3);
-        assert!(stat < critical, "{what}: chi2 {stat:.1} on {df} df > {critical:.1}");
+        assert!(
+            stat < critical,
+            "{what}: chi2 {stat:.1} on {df} df > {critical:.1}"
+        );
     }
 
     fn binomial_pmf(n: u32, p: f64, k: u32) -> f64 {
@@ -579,13 +582,21 @@ mod tests {
         {
             let mut rng = stream(100 + i as u64, "poisson", 0);
             let draws: Vec<u32> = (0..100_000).map(|_| poisson(&mut rng, mean)).collect();
-            assert_fits(&draws, |k| poisson_pmf(mean, k), &format!("Poisson({mean})"));
+            assert_fits(
+                &draws,
+                |k| poisson_pmf(mean, k),
+                &format!("Poisson({mean})"),
+            );
             // The scaled path (square root and logarithm from the Scale) draws the same law.
             let count = Count::new(CountDistribution::Poisson, mean / 2.0, 1.0);
             let draws: Vec<u32> = (0..100_000)
                 .map(|_| count.sample(&mut rng, &Scale::new(2.0)))
                 .collect();
-            assert_fits(&draws, |k| poisson_pmf(mean, k), &format!("scaled Poisson({mean})"));
+            assert_fits(
+                &draws,
+                |k| poisson_pmf(mean, k),
+                &format!("scaled Poisson({mean})"),
+            );
         }
     }
 

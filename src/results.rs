@@ -135,17 +135,20 @@ pub struct Headline {
 /// `metric` is one of `on_hand`, `days_of_supply`, `units_short`, `expired`
 /// (percentile columns filled) or `shortage_probability` (only `mean`, the share of
 /// replications with unmet demand in the period; percentile columns empty).
+///
+/// Read with owned strings; written with shared ones (`Arc<str>`), so the runner streams a
+/// million rows without allocating strings per row.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct PeriodRow {
+pub struct PeriodRow<S = String> {
     pub period: u32,
     /// ISO 8601 date-time of the start of the period.
-    pub time: String,
+    pub time: S,
     /// Site name, or `all` for the whole network.
-    pub site: String,
-    pub product: String,
+    pub site: S,
+    pub product: S,
     /// Group label, or `all` for the sum over groups.
-    pub group: String,
-    pub metric: String,
+    pub group: S,
+    pub metric: S,
     pub mean: f64,
     pub p05: Option<f64>,
     pub p25: Option<f64>,
@@ -181,7 +184,17 @@ pub struct ReplicationRow {
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a rename,
 /// so a reader never sees a half-written file.
+/// Writes a file so that readers see either the old file or the whole new one: the bytes go
+/// to a temporary file beside it, which is synced and renamed over the target.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// [`write_atomic`] for content produced by `fill` in pieces (streamed, never held whole).
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -194,8 +207,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     tmp_name.push(format!(".tmp{}", std::process::id()));
     let tmp: PathBuf = dir.join(tmp_name);
     let result = (|| {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
+        let mut out = io::BufWriter::with_capacity(1 << 20, fs::File::create(&tmp)?);
+        fill(&mut out)?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         fs::rename(&tmp, path)
     })();
@@ -205,7 +219,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
-/// Reads `summary.json` from a results directory.
 pub fn read_summary(dir: &Path) -> io::Result<Summary> {
     let path = dir.join(SUMMARY_FILE);
     let text = fs::read_to_string(&path)?;
@@ -234,27 +247,28 @@ pub fn read_rows<T: for<'de> Deserialize<'de>>(dir: &Path, file: &str) -> io::Re
 }
 
 /// Writes a whole results directory: each file built in memory, then written atomically.
-pub fn write_results(
+pub fn write_results<S: Serialize>(
     dir: &Path,
     summary: &Summary,
-    periods: &[PeriodRow],
+    periods: impl IntoIterator<Item = PeriodRow<S>>,
     replications: impl IntoIterator<Item = ReplicationRow>,
 ) -> io::Result<()> {
     fs::create_dir_all(dir)?;
-    write_atomic(&dir.join(PERIODS_FILE), &csv_bytes(periods)?)?;
-    write_atomic(&dir.join(REPLICATIONS_FILE), &csv_bytes(replications)?)?;
+    write_atomic_with(&dir.join(PERIODS_FILE), |w| write_csv(w, periods))?;
+    write_atomic_with(&dir.join(REPLICATIONS_FILE), |w| write_csv(w, replications))?;
     let mut json = serde_json::to_vec_pretty(summary).map_err(io::Error::other)?;
     json.push(b'\n');
     // The summary goes last: its presence marks a complete results directory.
     write_atomic(&dir.join(SUMMARY_FILE), &json)
 }
 
-fn csv_bytes<T: Serialize>(rows: impl IntoIterator<Item = T>) -> io::Result<Vec<u8>> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
+fn write_csv<T: Serialize>(
+    out: &mut dyn Write,
+    rows: impl IntoIterator<Item = T>,
+) -> io::Result<()> {
+    let mut writer = csv::Writer::from_writer(out);
     for row in rows {
         writer.serialize(&row).map_err(io::Error::other)?;
     }
-    writer
-        .into_inner()
-        .map_err(|e| io::Error::other(e.to_string()))
+    writer.flush()
 }

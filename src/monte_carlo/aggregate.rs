@@ -1,11 +1,15 @@
 //! Per-period distributions over replications, in memory that does not grow with them.
 //!
-//! For every period and every series (the whole network by product and group, and each
-//! stock-holding site by product over all groups) the aggregate keeps an integer histogram
-//! of units on hand, exact sums of units on hand, short and expired, and how many
-//! replications had a shortage. Everything is an integer count, so partial aggregates merge
-//! exactly in any order. Per-site series stop at the product level because histograms cost
-//! memory traffic per period; the network carries the group detail.
+//! For every period and every series (the whole network, and each stock-holding site, by
+//! product and group and over all groups) the aggregate keeps an integer histogram of units
+//! on hand, exact sums of units on hand, short and expired, and how many replications had
+//! a shortage. Everything is an integer count, so partial aggregates merge exactly in any
+//! order.
+//!
+//! Histogram updates touch one cache line per series and period, scattered over many
+//! megabytes. To keep that off the engine's path, each replication's on-hand values are
+//! written in order to a buffer of [`BATCH`] replications (period by period, each period's
+//! rows together), and every histogram then takes its values of the whole batch at once.
 
 use super::histogram::Histogram;
 use crate::network::SiteId;
@@ -15,7 +19,7 @@ use crate::scenario::Scenario;
 /// What one series sums over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Series {
-    /// `None` = every stock-holding site (the network).
+    /// `None` = every site (the network).
     pub site: Option<SiteId>,
     pub product: usize,
     /// `None` = all groups.
@@ -32,57 +36,98 @@ pub enum Metric {
 
 pub const METRICS: [Metric; 3] = [Metric::OnHand, Metric::UnitsShort, Metric::Expired];
 
+/// Replications whose on-hand values wait side by side before entering the histograms.
+const BATCH: usize = 16;
+/// In the batch: the value was too large for `u32` and went straight into its histogram.
+const ADDED: u32 = u32::MAX;
+
 /// Mergeable accumulators for all periods and series.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Series come in blocks of one product at the network or one site: each group, then all
+/// groups (only the latter when blood groups are not modelled). The network's blocks come
+/// first, then each stock-holding site's in site order.
+#[derive(Debug, Clone)]
 pub struct Aggregate {
     pub series: Vec<Series>,
     pub periods: u32,
     pub replications: u64,
-    /// By (metric, period, series).
+    stock_sites: Vec<SiteId>,
+    products: usize,
+    groups: usize,
+    /// Series per block: groups + 1, or 1 without blood groups.
+    block: usize,
+    /// By (period, series).
     histograms: Vec<Histogram>,
+    /// By (metric, period, series).
     sums: Vec<u64>,
     /// Replications with unmet demand, by (period, series).
     shortages: Vec<u32>,
+    /// On-hand values not yet in the histograms, by period, replication, series.
+    batch: Vec<u32>,
+    batched: usize,
+    /// This period's values by metric and series (scratch).
+    values: [Vec<u64>; 3],
+}
+
+impl PartialEq for Aggregate {
+    /// Equal results (both flushed); scratch space is not compared.
+    fn eq(&self, other: &Aggregate) -> bool {
+        assert!(
+            self.batched == 0 && other.batched == 0,
+            "compare flushed aggregates"
+        );
+        self.series == other.series
+            && self.periods == other.periods
+            && self.replications == other.replications
+            && self.histograms == other.histograms
+            && self.sums == other.sums
+            && self.shortages == other.shortages
+    }
 }
 
 impl Aggregate {
     pub fn new(scenario: &Scenario) -> Aggregate {
         let cells = scenario.cells();
-        let mut series = Vec::new();
+        let groups = cells.groups;
+        let block_groups: Vec<Option<usize>> = if groups > 1 {
+            (0..groups).map(Some).chain([None]).collect()
+        } else {
+            vec![None]
+        };
         let stock_sites: Vec<SiteId> = (0..cells.sites)
             .filter(|&s| scenario.sites[s].role.holds_stock())
             .collect();
-        for product in 0..cells.products {
-            let groups: Vec<Option<usize>> = if cells.groups > 1 {
-                (0..cells.groups).map(Some).collect()
-            } else {
-                vec![]
-            };
-            for group in groups.into_iter().chain([None]) {
-                series.push(Series {
-                    site: None,
-                    product,
-                    group,
-                });
-            }
-        }
-        for site in stock_sites {
+        let mut series = Vec::new();
+        for site in [None]
+            .into_iter()
+            .chain(stock_sites.iter().copied().map(Some))
+        {
             for product in 0..cells.products {
-                series.push(Series {
-                    site: Some(site),
-                    product,
-                    group: None,
-                });
+                for &group in &block_groups {
+                    series.push(Series {
+                        site,
+                        product,
+                        group,
+                    });
+                }
             }
         }
         let slots = series.len() * scenario.calendar.periods as usize;
+        let n = series.len();
         Aggregate {
             series,
             periods: scenario.calendar.periods,
             replications: 0,
+            stock_sites,
+            products: cells.products,
+            groups,
+            block: block_groups.len(),
             histograms: vec![Histogram::default(); slots],
             sums: vec![0; slots * METRICS.len()],
             shortages: vec![0; slots],
+            batch: vec![0; slots * BATCH],
+            batched: 0,
+            values: [vec![0; n], vec![0; n], vec![0; n]],
         }
     }
 
@@ -92,6 +137,10 @@ impl Aggregate {
 
     /// Distribution of units on hand (the only metric with percentiles).
     pub fn on_hand_histogram(&self, period: u32, series: usize) -> &Histogram {
+        assert_eq!(
+            self.batched, 0,
+            "flush the aggregate before reading histograms"
+        );
         &self.histograms[period as usize * self.series.len() + series]
     }
 
@@ -106,8 +155,25 @@ impl Aggregate {
             / self.replications as f64
     }
 
+    /// Adds the batched replications to the histograms.
+    pub fn flush(&mut self) {
+        let n = self.series.len();
+        let (batch, batched) = (&self.batch, self.batched);
+        // One period's batch (BATCH rows of every series) is small enough to stay in cache.
+        for (period, histograms) in self.histograms.chunks_exact_mut(n).enumerate() {
+            let rows = &batch[period * BATCH * n..(period * BATCH + batched) * n];
+            for (i, h) in histograms.iter_mut().enumerate() {
+                let values = rows.iter().skip(i).step_by(n);
+                h.add_all(values.filter(|&&v| v != ADDED));
+            }
+        }
+        self.batched = 0;
+    }
+
     /// Adds another aggregate of the same scenario (exact; order does not matter).
-    pub fn merge(&mut self, other: &Aggregate) {
+    pub fn merge(&mut self, mut other: Aggregate) {
+        self.flush();
+        other.flush();
         self.replications += other.replications;
         for (a, b) in self.histograms.iter_mut().zip(&other.histograms) {
             a.merge(b);
@@ -122,63 +188,103 @@ impl Aggregate {
 
     /// A recorder adding one replication to this aggregate.
     pub fn recorder(&mut self) -> AggregateRecorder<'_> {
+        if self.batched == BATCH {
+            self.flush();
+        }
         self.replications += 1;
-        AggregateRecorder { aggregate: self }
+        let column = self.batched;
+        self.batched += 1;
+        AggregateRecorder {
+            aggregate: self,
+            column,
+        }
+    }
+
+    /// This period's value of every series, into `values`.
+    fn compute_values(&mut self, v: &PeriodView<'_>) {
+        let (groups, block) = (self.groups, self.block);
+        let [on_hand, short, expired] = &mut self.values;
+        let network = self.products * block;
+        on_hand[..network].fill(0);
+        short[..network].fill(0);
+        expired[..network].fill(0);
+        // The network: every site (labs hold expiring units too), by product and group.
+        for s in 0..v.cells.sites {
+            for p in 0..self.products {
+                let cells = (s * self.products + p) * groups..(s * self.products + p + 1) * groups;
+                let out = p * block..p * block + groups;
+                for (x, cell) in [&mut *on_hand, &mut *short, &mut *expired]
+                    .into_iter()
+                    .zip([v.on_hand, &v.flows.unmet, &v.flows.expired])
+                {
+                    for (o, &c) in x[out.clone()].iter_mut().zip(&cell[cells.clone()]) {
+                        *o += u64::from(c);
+                    }
+                }
+            }
+        }
+        let sites = self.stock_sites.iter().enumerate();
+        let site_blocks = sites.map(|(b, &s)| (Some(s), network + b * network));
+        for (site, start) in [(None, 0)].into_iter().chain(site_blocks) {
+            for p in 0..self.products {
+                let first = start + p * block;
+                let all = first + block - 1;
+                if let Some(s) = site {
+                    for g in 0..groups {
+                        let c = (s * self.products + p) * groups + g;
+                        if block > 1 {
+                            on_hand[first + g] = u64::from(v.on_hand[c]);
+                            short[first + g] = u64::from(v.flows.unmet[c]);
+                            expired[first + g] = u64::from(v.flows.expired[c]);
+                        }
+                    }
+                }
+                if block > 1 {
+                    for x in [&mut *on_hand, &mut *short, &mut *expired] {
+                        x[all] = x[first..all].iter().sum();
+                    }
+                } else if let Some(s) = site {
+                    let c = s * self.products + p;
+                    on_hand[all] = u64::from(v.on_hand[c]);
+                    short[all] = u64::from(v.flows.unmet[c]);
+                    expired[all] = u64::from(v.flows.expired[c]);
+                }
+            }
+        }
     }
 }
 
 pub struct AggregateRecorder<'a> {
     aggregate: &'a mut Aggregate,
+    /// This replication's place in the batch.
+    column: usize,
 }
 
 impl Recorder for AggregateRecorder<'_> {
     fn period(&mut self, v: &PeriodView<'_>) {
         let a = &mut *self.aggregate;
-        let groups = v.cells.groups;
-        let per_site = v.cells.products * groups;
-        let (flows, on_hand_now) = (v.flows, v.on_hand);
-        // Network totals by (product, group), summed once for all network series.
-        let mut network = [[0u64; 3]; 32];
-        for s in 0..v.cells.sites {
-            for (k, total) in network[..per_site].iter_mut().enumerate() {
-                let c = s * per_site + k;
-                total[0] += u64::from(on_hand_now[c]);
-                total[1] += u64::from(flows.unmet[c]);
-                total[2] += u64::from(flows.expired[c]);
+        a.compute_values(v);
+        let n = a.series.len();
+        let base = v.period as usize * n;
+        for (m, values) in a.values.iter().enumerate() {
+            let start = (m * a.periods as usize) * n + base;
+            for (sum, &x) in a.sums[start..start + n].iter_mut().zip(values) {
+                *sum += x;
             }
         }
-        let n_series = a.series.len();
-        for i in 0..n_series {
-            let s = a.series[i];
-            let mut value = [0u64; 3];
-            let group_range = match s.group {
-                Some(g) => g..g + 1,
-                None => 0..groups,
-            };
-            for g in group_range {
-                let k = s.product * groups + g;
-                match s.site {
-                    None => {
-                        for (m, x) in value.iter_mut().enumerate() {
-                            *x += network[k][m];
-                        }
-                    }
-                    Some(site) => {
-                        let c = site * per_site + k;
-                        value[0] += u64::from(on_hand_now[c]);
-                        value[1] += u64::from(flows.unmet[c]);
-                        value[2] += u64::from(flows.expired[c]);
-                    }
+        for (count, &x) in a.shortages[base..base + n].iter_mut().zip(&a.values[1]) {
+            *count += u32::from(x > 0);
+        }
+        let start = (v.period as usize * BATCH + self.column) * n;
+        let column = &mut a.batch[start..start + n];
+        for (i, (out, &x)) in column.iter_mut().zip(&a.values[0]).enumerate() {
+            *out = match u32::try_from(x) {
+                Ok(x) if x != ADDED => x,
+                _ => {
+                    a.histograms[base + i].add(x);
+                    ADDED
                 }
-            }
-            for (metric, x) in METRICS.iter().zip(value) {
-                let slot = a.slot(*metric, v.period, i);
-                a.sums[slot] += x;
-            }
-            a.histograms[v.period as usize * n_series + i].add(value[0]);
-            if value[1] > 0 {
-                a.shortages[v.period as usize * n_series + i] += 1;
-            }
+            };
         }
     }
 }

@@ -42,17 +42,43 @@ impl Histogram {
     #[inline]
     pub fn add(&mut self, value: u64) {
         let b = bucket(value);
-        if self.counts.is_empty() {
-            self.first = b;
-            self.counts.push(0);
-        } else if b < self.first {
-            let grow = (self.first - b) as usize;
-            self.counts.splice(0..0, std::iter::repeat_n(0, grow));
-            self.first = b;
-        } else if (b - self.first) as usize >= self.counts.len() {
-            self.counts.resize((b - self.first) as usize + 1, 0);
-        }
+        self.cover(b, b);
         self.counts[(b - self.first) as usize] += 1;
+    }
+
+    /// Adds several values, growing the window at most once.
+    pub fn add_all<'a>(&mut self, values: impl Iterator<Item = &'a u32> + Clone) {
+        let (mut low, mut high) = (u32::MAX, 0);
+        for &v in values.clone() {
+            let b = bucket(u64::from(v));
+            low = low.min(b);
+            high = high.max(b);
+        }
+        if low > high {
+            return;
+        }
+        self.cover(low, high);
+        for &v in values {
+            self.counts[(bucket(u64::from(v)) - self.first) as usize] += 1;
+        }
+    }
+
+    /// Grows the window to include buckets `low..=high`.
+    #[inline]
+    fn cover(&mut self, low: u32, high: u32) {
+        if self.counts.is_empty() {
+            self.first = low;
+            self.counts.resize((high - low) as usize + 1, 0);
+            return;
+        }
+        if low < self.first {
+            let grow = (self.first - low) as usize;
+            self.counts.splice(0..0, std::iter::repeat_n(0, grow));
+            self.first = low;
+        }
+        if (high - self.first) as usize >= self.counts.len() {
+            self.counts.resize((high - self.first) as usize + 1, 0);
+        }
     }
 
     pub fn total(&self) -> u64 {
@@ -149,6 +175,12 @@ mod tests {
         values[200..].iter().for_each(|&v| b.add(v));
         let mut ab = a.clone();
         ab.merge(&b);
+        // Adding a batch at once is the same as adding one by one.
+        let mut batched = Histogram::default();
+        let small: Vec<u32> = values.iter().map(|&v| v as u32).collect();
+        batched.add_all(small[..250].iter());
+        batched.add_all(small[250..].iter());
+        assert_eq!(batched, whole);
         let mut ba = b.clone();
         ba.merge(&a);
         assert_eq!(ab, whole);

@@ -13,7 +13,9 @@ use rayon::prelude::*;
 pub use aggregate::{Aggregate, METRICS, Metric, Series};
 
 use crate::engine::Engine;
-use crate::metrics::ReplicationTotals;
+use std::sync::Mutex;
+
+use crate::metrics::{ReplicationTotals, TotalsRecorder};
 use crate::record::{Issue, PeriodView, Recorder};
 use crate::scenario::Scenario;
 
@@ -60,44 +62,66 @@ impl<A: Recorder, B: Recorder> Recorder for Both<'_, A, B> {
 /// Per-thread state: an engine, a partial aggregate and the totals of its replications.
 struct Partial<'s> {
     engine: Engine<'s>,
+    recorder: TotalsRecorder,
     aggregate: Aggregate,
     totals: Vec<(u64, ReplicationTotals)>,
 }
 
+impl<'s> Partial<'s> {
+    fn new(scenario: &'s Scenario) -> Partial<'s> {
+        Partial {
+            engine: Engine::new(scenario),
+            recorder: TotalsRecorder::new(scenario),
+            aggregate: Aggregate::new(scenario),
+            totals: Vec::new(),
+        }
+    }
+
+    fn run(&mut self, seed: u64, replication: u64) {
+        let mut periods = self.aggregate.recorder();
+        let mut both = Both(&mut self.recorder, &mut periods);
+        self.engine.run(seed, replication, &mut both);
+        self.totals.push((replication, self.recorder.finish()));
+    }
+}
+
 /// Runs every replication on the current rayon pool; `progress` is called once per
 /// finished replication (from any thread).
+///
+/// Each worker thread keeps one partial aggregate (its memory does not depend on the number
+/// of replications), and replications are handed out one at a time, so the work balances
+/// whatever each costs. Which thread runs which replication does not matter: partial
+/// aggregates merge exactly, and totals are put back in replication order.
 pub fn run(scenario: &Scenario, spec: RunSpec, progress: &(dyn Fn() + Sync)) -> RunOutput {
-    // Few, large pieces of work: each piece has its own aggregate, merged at the end.
-    let pieces = (rayon::current_num_threads() * 2) as u64;
-    let min_len = spec.replications.div_ceil(pieces).max(1) as usize;
-    let merged = (0..spec.replications as usize)
+    let partials: Vec<Mutex<Option<Partial>>> = (0..rayon::current_num_threads())
+        .map(|_| Mutex::new(None))
+        .collect();
+    (0..spec.replications)
         .into_par_iter()
-        .with_min_len(min_len)
-        .fold(
-            || Partial {
-                engine: Engine::new(scenario),
-                aggregate: Aggregate::new(scenario),
-                totals: Vec::new(),
-            },
-            |mut part, replication| {
-                let replication = replication as u64;
-                let mut totals = ReplicationTotals::new(scenario);
-                let mut periods = part.aggregate.recorder();
-                part.engine
-                    .run(spec.seed, replication, &mut Both(&mut totals, &mut periods));
-                part.totals.push((replication, totals));
-                progress();
-                part
-            },
-        )
-        .map(|part| (part.aggregate, part.totals))
-        // Merging as pieces finish keeps few partial aggregates alive at once.
-        .reduce_with(|(mut aggregate, mut totals), (other, more)| {
-            aggregate.merge(&other);
-            totals.extend(more);
-            (aggregate, totals)
+        .for_each(|replication| {
+            // Each slot is only ever locked by its own thread (the engine runs no nested
+            // parallel work), so the lock is never contended.
+            let worker = rayon::current_thread_index().unwrap_or(0) % partials.len();
+            let mut slot = partials[worker].lock().unwrap_or_else(|e| e.into_inner());
+            slot.get_or_insert_with(|| Partial::new(scenario))
+                .run(spec.seed, replication);
+            progress();
         });
-    let (aggregate, mut totals) = merged.unwrap_or_else(|| (Aggregate::new(scenario), Vec::new()));
+    let mut aggregate: Option<Aggregate> = None;
+    let mut totals = Vec::with_capacity(spec.replications as usize);
+    let finished = partials
+        .into_iter()
+        .filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()));
+    for part in finished {
+        // Merge into the first partial rather than a fresh aggregate: one copy fewer.
+        match &mut aggregate {
+            Some(a) => a.merge(part.aggregate),
+            None => aggregate = Some(part.aggregate),
+        }
+        totals.extend(part.totals);
+    }
+    let mut aggregate = aggregate.unwrap_or_else(|| Aggregate::new(scenario));
+    aggregate.flush();
     totals.sort_by_key(|(r, _)| *r);
     RunOutput {
         totals: totals.into_iter().map(|(_, t)| t).collect(),

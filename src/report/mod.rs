@@ -5,6 +5,8 @@ pub mod html;
 
 use std::fmt::Write;
 
+use std::sync::Arc;
+
 use crate::metrics::{Line, ReplicationTotals};
 use crate::monte_carlo::{Aggregate, Metric, Series};
 use crate::results::{
@@ -169,43 +171,68 @@ pub fn table(scenario: &Scenario, rows: &[Headline], replications: u64) -> Strin
     out
 }
 
-/// Rows of `periods.csv`: for every period and series, the distribution of units on hand,
-/// days of supply, units short and units expired over replications, and the probability of
-/// a shortage.
-pub fn period_rows(scenario: &Scenario, aggregate: &Aggregate) -> Vec<PeriodRow> {
+/// Rows of `periods.csv`, produced one at a time: for every period and series, the
+/// distribution of units on hand and days of supply, the mean units short and expired over
+/// replications, and the probability of a shortage.
+pub fn period_rows<'a>(
+    scenario: &'a Scenario,
+    aggregate: &'a Aggregate,
+) -> impl Iterator<Item = PeriodRow<Arc<str>>> + 'a {
     let baselines: Vec<f64> = aggregate
         .series
         .iter()
         .map(|s| series_baseline(scenario, s))
         .collect();
-    let labels: Vec<(String, String, String)> = aggregate
+    let all: Arc<str> = ALL.into();
+    let products: Vec<Arc<str>> = scenario
+        .products
+        .iter()
+        .map(|p| p.product.name().into())
+        .collect();
+    let groups: Vec<Arc<str>> = (0..scenario.groups.count())
+        .map(|g| scenario.groups.label(g).into())
+        .collect();
+    let sites: Vec<Arc<str>> = scenario
+        .sites
+        .iter()
+        .map(|s| s.name.as_str().into())
+        .collect();
+    let labels: Vec<[Arc<str>; 3]> = aggregate
         .series
         .iter()
         .map(|s| {
-            (
-                s.site
-                    .map_or(ALL.to_string(), |i| scenario.sites[i].name.clone()),
-                scenario.products[s.product].product.name().to_string(),
-                s.group
-                    .map_or(ALL.to_string(), |g| scenario.groups.label(g).to_string()),
-            )
+            [
+                s.site.map_or(all.clone(), |i| sites[i].clone()),
+                products[s.product].clone(),
+                s.group.map_or(all.clone(), |g| groups[g].clone()),
+            ]
         })
         .collect();
-    let mut rows = Vec::with_capacity(aggregate.periods as usize * aggregate.series.len() * 5);
-    for period in 0..aggregate.periods {
-        let time = scenario
+    let metrics: [Arc<str>; 5] = [
+        "on_hand",
+        "days_of_supply",
+        "units_short",
+        "expired",
+        "shortage_probability",
+    ]
+    .map(Arc::from);
+    (0..aggregate.periods).flat_map(move |period| {
+        let time: Arc<str> = scenario
             .calendar
             .period_start(period)
             .format("%Y-%m-%dT%H:%M")
-            .to_string();
-        for (i, (site, product, group)) in labels.iter().enumerate() {
-            let row = |metric: &str, mean: f64, q: [Option<f64>; 5]| PeriodRow {
+            .to_string()
+            .into();
+        let (labels, baselines, metrics) = (labels.clone(), baselines.clone(), metrics.clone());
+        (0..labels.len()).flat_map(move |i| {
+            let [site, product, group] = labels[i].clone();
+            let row = |metric: &Arc<str>, mean: f64, q: [Option<f64>; 5]| PeriodRow {
                 period,
                 time: time.clone(),
                 site: site.clone(),
                 product: product.clone(),
                 group: group.clone(),
-                metric: metric.to_string(),
+                metric: metric.clone(),
                 mean,
                 p05: q[0],
                 p25: q[1],
@@ -213,37 +240,33 @@ pub fn period_rows(scenario: &Scenario, aggregate: &Aggregate) -> Vec<PeriodRow>
                 p75: q[3],
                 p95: q[4],
             };
-            let quantiles = |scale: f64| {
-                let h = aggregate.on_hand_histogram(period, i);
-                QUANTILES.map(|q| h.quantile(q).map(|v| v as f64 / scale))
-            };
+            let h = aggregate.on_hand_histogram(period, i);
+            let quantiles = |scale: f64| QUANTILES.map(|q| h.quantile(q).map(|v| v as f64 / scale));
             let on_hand = aggregate.mean(Metric::OnHand, period, i);
-            rows.push(row("on_hand", on_hand, quantiles(1.0)));
-            if baselines[i] > 0.0 {
-                rows.push(row(
-                    "days_of_supply",
-                    on_hand / baselines[i],
-                    quantiles(baselines[i]),
-                ));
-            }
-            rows.push(row(
-                "units_short",
-                aggregate.mean(Metric::UnitsShort, period, i),
-                [None; 5],
-            ));
-            rows.push(row(
-                "expired",
-                aggregate.mean(Metric::Expired, period, i),
-                [None; 5],
-            ));
-            rows.push(row(
-                "shortage_probability",
-                aggregate.shortage_probability(period, i),
-                [None; 5],
-            ));
-        }
-    }
-    rows
+            let baseline = baselines[i];
+            [
+                Some(row(&metrics[0], on_hand, quantiles(1.0))),
+                (baseline > 0.0).then(|| row(&metrics[1], on_hand / baseline, quantiles(baseline))),
+                Some(row(
+                    &metrics[2],
+                    aggregate.mean(Metric::UnitsShort, period, i),
+                    [None; 5],
+                )),
+                Some(row(
+                    &metrics[3],
+                    aggregate.mean(Metric::Expired, period, i),
+                    [None; 5],
+                )),
+                Some(row(
+                    &metrics[4],
+                    aggregate.shortage_probability(period, i),
+                    [None; 5],
+                )),
+            ]
+            .into_iter()
+            .flatten()
+        })
+    })
 }
 
 /// The quantiles reported per period.
@@ -313,8 +336,8 @@ fn replication_row(
         } else {
             f64::NAN
         },
-        periods_in_alert: l
-            .periods_in_alert
+        periods_in_alert: t
+            .periods_in_alert(p, g)
             .iter()
             .map(u32::to_string)
             .collect::<Vec<_>>()

@@ -1,11 +1,11 @@
 //! Same seed, same results; different seeds, different results.
 
 use bloodsim::engine::Engine;
-use bloodsim::metrics::ReplicationTotals;
+use bloodsim::metrics::TotalsRecorder;
 
 use crate::support::parse;
 
-fn korea() -> bloodsim::scenario::Scenario {
+fn single_hospital() -> bloodsim::scenario::Scenario {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/scenarios/single-hospital.toml"
@@ -16,18 +16,19 @@ fn korea() -> bloodsim::scenario::Scenario {
 
 #[test]
 fn a_replication_depends_only_on_seed_and_index() {
-    let s = korea();
+    let s = single_hospital();
     let run = |seed, rep| {
-        let mut t = ReplicationTotals::new(&s);
+        let mut t = TotalsRecorder::new(&s);
         Engine::new(&s).run(seed, rep, &mut t);
-        t.lines
+        t.finish()
     };
-    // A reused engine gives the same result as a fresh one.
+    // A reused engine and recorder give the same result as fresh ones.
     let mut engine = Engine::new(&s);
-    let mut first = ReplicationTotals::new(&s);
-    engine.run(9, 1, &mut ReplicationTotals::new(&s));
-    engine.run(9, 3, &mut first);
-    assert_eq!(first.lines, run(9, 3));
+    let mut recorder = TotalsRecorder::new(&s);
+    engine.run(9, 1, &mut recorder);
+    recorder.finish();
+    engine.run(9, 3, &mut recorder);
+    assert_eq!(recorder.finish(), run(9, 3));
     assert_ne!(run(9, 3), run(10, 3));
     assert_ne!(run(9, 3), run(9, 4));
 }
