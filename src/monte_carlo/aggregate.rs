@@ -146,6 +146,7 @@ impl Aggregate {
 
     /// Mean over replications.
     pub fn mean(&self, metric: Metric, period: u32, series: usize) -> f64 {
+        assert_eq!(self.batched, 0, "flush the aggregate before reading means");
         self.sums[self.slot(metric, period, series)] as f64 / self.replications as f64
     }
 
@@ -155,16 +156,28 @@ impl Aggregate {
             / self.replications as f64
     }
 
-    /// Adds the batched replications to the histograms.
+    /// Adds the batched replications to the histograms and the on-hand sums.
     pub fn flush(&mut self) {
         let n = self.series.len();
         let (batch, batched) = (&self.batch, self.batched);
+        // On-hand sums come first in `sums`, by (period, series) like the histograms.
+        let on_hand_sums = &mut self.sums[..self.histograms.len()];
+        let slots = self
+            .histograms
+            .chunks_exact_mut(n)
+            .zip(on_hand_sums.chunks_exact_mut(n));
         // One period's batch (BATCH rows of every series) is small enough to stay in cache.
-        for (period, histograms) in self.histograms.chunks_exact_mut(n).enumerate() {
+        for (period, (histograms, sums)) in slots.enumerate() {
             let rows = &batch[period * BATCH * n..(period * BATCH + batched) * n];
-            for (i, h) in histograms.iter_mut().enumerate() {
-                let values = rows.iter().skip(i).step_by(n);
-                h.add_all(values.filter(|&&v| v != ADDED));
+            for (i, (h, sum)) in histograms.iter_mut().zip(sums).enumerate() {
+                let mut values = [0u32; BATCH];
+                let mut k = 0;
+                for row in rows.chunks_exact(n) {
+                    values[k] = row[i];
+                    k += usize::from(row[i] != ADDED);
+                }
+                *sum += values[..k].iter().map(|&v| u64::from(v)).sum::<u64>();
+                h.add_all(&values[..k]);
             }
         }
         self.batched = 0;
@@ -266,14 +279,20 @@ impl Recorder for AggregateRecorder<'_> {
         a.compute_values(v);
         let n = a.series.len();
         let base = v.period as usize * n;
-        for (m, values) in a.values.iter().enumerate() {
-            let start = (m * a.periods as usize) * n + base;
-            for (sum, &x) in a.sums[start..start + n].iter_mut().zip(values) {
-                *sum += x;
+        // Units short and expired are zero in most series and periods: only touch the sums
+        // (cold memory) where they are not. On-hand sums are taken from the batch at flush.
+        let short_sums = (Metric::UnitsShort as usize * a.periods as usize) * n + base;
+        for (i, &x) in a.values[1].iter().enumerate() {
+            if x > 0 {
+                a.sums[short_sums + i] += x;
+                a.shortages[base + i] += 1;
             }
         }
-        for (count, &x) in a.shortages[base..base + n].iter_mut().zip(&a.values[1]) {
-            *count += u32::from(x > 0);
+        let expired_sums = (Metric::Expired as usize * a.periods as usize) * n + base;
+        for (i, &x) in a.values[2].iter().enumerate() {
+            if x > 0 {
+                a.sums[expired_sums + i] += x;
+            }
         }
         let start = (v.period as usize * BATCH + self.column) * n;
         let column = &mut a.batch[start..start + n];
@@ -281,7 +300,9 @@ impl Recorder for AggregateRecorder<'_> {
             *out = match u32::try_from(x) {
                 Ok(x) if x != ADDED => x,
                 _ => {
+                    // Too large for the batch: straight into the histogram and the sum.
                     a.histograms[base + i].add(x);
+                    a.sums[base + i] += x;
                     ADDED
                 }
             };

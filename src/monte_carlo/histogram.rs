@@ -47,9 +47,9 @@ impl Histogram {
     }
 
     /// Adds several values, growing the window at most once.
-    pub fn add_all<'a>(&mut self, values: impl Iterator<Item = &'a u32> + Clone) {
+    pub fn add_all(&mut self, values: &[u32]) {
         let (mut low, mut high) = (u32::MAX, 0);
-        for &v in values.clone() {
+        for &v in values {
             let b = bucket(u64::from(v));
             low = low.min(b);
             high = high.max(b);
@@ -178,8 +178,8 @@ mod tests {
         // Adding a batch at once is the same as adding one by one.
         let mut batched = Histogram::default();
         let small: Vec<u32> = values.iter().map(|&v| v as u32).collect();
-        batched.add_all(small[..250].iter());
-        batched.add_all(small[250..].iter());
+        batched.add_all(&small[..250]);
+        batched.add_all(&small[250..]);
         assert_eq!(batched, whole);
         let mut ba = b.clone();
         ba.merge(&a);
