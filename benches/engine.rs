@@ -1,67 +1,133 @@
 //! One replication of korea-baseline, reported as simulated (site x product x group x period)
-//! cells per second: the engine alone, and the recorders alone (replaying the periods of one
-//! recorded replication). Run: `cargo bench --bench engine`.
+//! cells per second: the engine alone; only the random draws the engine makes; and the
+//! engine with the runner's recorders (per-replication totals, per-period aggregate).
+//! Run: `cargo bench --bench engine`.
+
+use std::collections::VecDeque;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-use bloodsim::engine::Engine;
+use bloodsim::engine::{Engine, site_streams};
 use bloodsim::metrics::TotalsRecorder;
 use bloodsim::monte_carlo::Aggregate;
-use bloodsim::record::{Flows, NullRecorder, PeriodView, Recorder};
-use bloodsim::scenario::{self, Cells, Scenario};
+use bloodsim::network::Role;
+use bloodsim::random::{Scale, Stream, Thinning, stochastic_round};
+use bloodsim::record::{Both, NullRecorder};
+use bloodsim::scenario::{self, Scenario};
 
 fn korea() -> Scenario {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/korea-baseline.toml");
     scenario::load(std::path::Path::new(path)).expect("bundled scenario validates")
 }
 
-/// An owned copy of one period's view.
-struct Period {
-    period: u32,
-    cells: Cells,
-    flows: Flows,
-    on_hand: Vec<u32>,
-    in_transit: Vec<u32>,
-    in_testing: Vec<u32>,
-    backlog: Vec<u32>,
-}
+/// A lot of donations on its way through a lab: (release period, donations, units).
+type Lot = (u32, u32, [u32; 4]);
 
-impl Period {
-    fn view(&self) -> PeriodView<'_> {
-        PeriodView {
-            period: self.period,
-            cells: self.cells,
-            flows: &self.flows,
-            on_hand: &self.on_hand,
-            in_transit: &self.in_transit,
-            in_testing: &self.in_testing,
-            backlog: &self.backlog,
+/// Makes exactly the random draws the engine makes in one replication, with none of its
+/// bookkeeping (stock, orders, shipments): donation counts, lab discards and their rounding,
+/// patient requests and their sizes, on the same streams in the same order. Returns the
+/// random words each stream used, which must equal the engine's: the proof that the same
+/// numbers were drawn. Follows the engine where labs never queue (capacity not binding)
+/// and every collection site of a lab has the same transport time, as in korea-baseline.
+fn draws_only(s: &Scenario, seed: u64, replication: u64, labs: &mut [VecDeque<Lot>]) -> Vec<u128> {
+    let mut streams: Vec<Stream> = site_streams(s, seed, replication).collect();
+    let (products, groups) = (s.products.len(), s.groups.count());
+    let mut carry = vec![0.0f64; s.sites.len() * products * groups];
+    let discards: Vec<Thinning> = s
+        .sites
+        .iter()
+        .map(|site| match &site.role {
+            Role::Lab(l) => Thinning::new(l.discard_fraction),
+            _ => Thinning::new(0.0),
+        })
+        .collect();
+    let mut scales: Vec<Scale> = Vec::new();
+    labs.iter_mut().for_each(VecDeque::clear);
+    for t in 0..s.calendar.periods {
+        let day = s.calendar.day_of(t);
+        let weekday = s.calendar.weekday(day);
+        let day = day as usize;
+        // Lots released this period, in the order they reached their lab.
+        for (lab, lots) in labs.iter_mut().enumerate() {
+            while lots.front().is_some_and(|lot| lot.0 == t) {
+                let Some((_, donations, units)) = lots.pop_front() else {
+                    break;
+                };
+                let rng = &mut streams[lab];
+                let failed = discards[lab].sample(rng, donations);
+                for u in units.into_iter().take(products).filter(|&u| u > 0) {
+                    stochastic_round(rng, f64::from(u) * f64::from(failed) / f64::from(donations));
+                }
+            }
+        }
+        for (site, spec) in s.sites.iter().enumerate() {
+            let Role::Collection(c) = &spec.role else {
+                continue;
+            };
+            let factor = c.day_factor[day];
+            if factor <= 0.0 {
+                continue;
+            }
+            scales.clear();
+            scales.extend(
+                c.donations
+                    .iter()
+                    .map(|d| Scale::new(factor * d.weekday[weekday])),
+            );
+            let Role::Lab(lab) = &s.sites[c.lab].role else {
+                continue;
+            };
+            for g in 0..groups {
+                let (mut donations, mut expected) = (0u32, [0.0f64; 4]);
+                for (d, scale) in c.donations.iter().zip(&scales) {
+                    let n = d.per_group[g].sample(&mut streams[site], scale);
+                    donations += n;
+                    for (e, &y) in expected.iter_mut().zip(&d.yields) {
+                        *e += f64::from(n) * y;
+                    }
+                }
+                if donations == 0 {
+                    continue;
+                }
+                let mut units = [0u32; 4];
+                for p in 0..products {
+                    let k = (site * products + p) * groups + g;
+                    let total = carry[k] + expected[p];
+                    units[p] = total as u32;
+                    carry[k] = total - f64::from(units[p]);
+                }
+                labs[c.lab].push_back((t + c.to_lab + lab.processing, donations, units));
+            }
+        }
+        for (h, spec) in s.sites.iter().enumerate() {
+            let Role::Hospital(hosp) = &spec.role else {
+                continue;
+            };
+            let factor = hosp.day_factor[day];
+            scales.clear();
+            scales.extend(
+                hosp.demand
+                    .iter()
+                    .map(|d| Scale::new(factor * d.weekday[weekday])),
+            );
+            for p in 0..products {
+                for g in 0..groups {
+                    for (k, d) in hosp.demand.iter().enumerate() {
+                        if d.product != p {
+                            continue;
+                        }
+                        let rng = &mut streams[h];
+                        let n = d.per_group[g].sample(rng, &scales[k]);
+                        let sizes = if d.units.is_fixed() { 1.min(n) } else { n };
+                        for _ in 0..sizes {
+                            d.units.sample(rng);
+                        }
+                    }
+                }
+            }
         }
     }
-}
-
-/// Keeps every period of a replication, to replay into the recorders without the engine.
-#[derive(Default)]
-struct Tape(Vec<Period>);
-
-impl Recorder for Tape {
-    fn period(&mut self, v: &PeriodView<'_>) {
-        self.0.push(Period {
-            period: v.period,
-            cells: v.cells,
-            flows: v.flows.clone(),
-            on_hand: v.on_hand.to_vec(),
-            in_transit: v.in_transit.to_vec(),
-            in_testing: v.in_testing.to_vec(),
-            backlog: v.backlog.to_vec(),
-        });
-    }
-}
-
-fn replay(tape: &Tape, recorder: &mut impl Recorder) {
-    for p in &tape.0 {
-        recorder.period(&p.view());
-    }
+    streams.iter().map(|r| r.get_word_pos()).collect()
 }
 
 fn replication(c: &mut Criterion) {
@@ -78,28 +144,38 @@ fn replication(c: &mut Criterion) {
             engine.run(1, rep, &mut NullRecorder);
         })
     });
-    // Recorders replay a few different replications so histograms see realistic spread.
-    let tapes: Vec<Tape> = (0..8)
-        .map(|r| {
-            let mut tape = Tape::default();
-            engine.run(1, r, &mut tape);
-            tape
-        })
-        .collect();
-    let mut next = 0usize;
-    let mut totals = TotalsRecorder::new(&s);
-    group.bench_function("replication totals only", |b| {
+    // The draws alone: checked against the engine's use of every stream first.
+    let mut lots = vec![VecDeque::new(); s.sites.len()];
+    for r in 0..3 {
+        engine.run(1, r, &mut NullRecorder);
+        assert_eq!(
+            draws_only(&s, 1, r, &mut lots),
+            engine.words_drawn(),
+            "the draws-only pass must draw exactly what the engine draws"
+        );
+    }
+    group.bench_function("random draws only", |b| {
         b.iter(|| {
-            next += 1;
-            replay(&tapes[next % tapes.len()], &mut totals);
+            rep += 1;
+            draws_only(&s, 1, rep, &mut lots)
+        })
+    });
+    // What the runner does per replication: the recorders' cost is the difference.
+    let mut totals = TotalsRecorder::new(&s);
+    group.bench_function("engine + replication totals", |b| {
+        b.iter(|| {
+            rep += 1;
+            engine.run(1, rep, &mut totals);
             totals.finish()
         })
     });
     let mut aggregate = Aggregate::new(&s);
-    group.bench_function("per-period aggregate only", |b| {
+    group.bench_function("engine + totals + per-period aggregate", |b| {
         b.iter(|| {
-            next += 1;
-            replay(&tapes[next % tapes.len()], &mut aggregate.recorder());
+            rep += 1;
+            let mut periods = aggregate.recorder();
+            engine.run(1, rep, &mut Both(&mut totals, &mut periods));
+            totals.finish()
         })
     });
     aggregate.flush();

@@ -39,6 +39,24 @@ pub fn run_replication<R: Recorder>(
     Engine::new(scenario).run(seed, replication, recorder);
 }
 
+/// The random stream of each site's process (donations at a collection site, testing at a
+/// lab, demand at a hospital) in one replication, by site.
+pub fn site_streams(
+    scenario: &Scenario,
+    seed: u64,
+    replication: u64,
+) -> impl Iterator<Item = Stream> + '_ {
+    scenario.sites.iter().map(move |site| {
+        let process = match site.role {
+            Role::Collection(_) => "donations",
+            Role::Lab(_) => "testing",
+            Role::Hospital(_) => "demand",
+            Role::Hub | Role::Supplier => "none",
+        };
+        stream(seed, &format!("{process}/{}", site.name), replication)
+    })
+}
+
 /// Donations of one group from one collection site, travelling to or waiting at a lab.
 #[derive(Debug, Clone, Copy)]
 struct LabLot {
@@ -260,19 +278,14 @@ impl<'s> Engine<'s> {
         self.in_testing.fill(0);
         self.backlog.fill(0);
         self.streams.clear();
-        for site in &self.scenario.sites {
-            let process = match site.role {
-                Role::Collection(_) => "donations",
-                Role::Lab(_) => "testing",
-                Role::Hospital(_) => "demand",
-                Role::Hub | Role::Supplier => "none",
-            };
-            self.streams.push(stream(
-                seed,
-                &format!("{process}/{}", site.name),
-                replication,
-            ));
-        }
+        self.streams
+            .extend(site_streams(self.scenario, seed, replication));
+    }
+
+    /// Random words (32-bit) each site's stream has used so far in this replication: how
+    /// much randomness the replication drew, by process.
+    pub fn words_drawn(&self) -> Vec<u128> {
+        self.streams.iter().map(|s| s.get_word_pos()).collect()
     }
 
     fn place_initial_stock(&mut self) {

@@ -154,3 +154,20 @@ impl Recorder for NullRecorder {
     #[inline]
     fn period(&mut self, _view: &PeriodView<'_>) {}
 }
+
+/// Two recorders fed the same periods and issues.
+pub struct Both<'a, A, B>(pub &'a mut A, pub &'a mut B);
+
+impl<A: Recorder, B: Recorder> Recorder for Both<'_, A, B> {
+    #[inline]
+    fn period(&mut self, view: &PeriodView<'_>) {
+        self.0.period(view);
+        self.1.period(view);
+    }
+
+    #[inline]
+    fn issue(&mut self, issue: Issue) {
+        self.0.issue(issue);
+        self.1.issue(issue);
+    }
+}

@@ -16,7 +16,7 @@ use crate::engine::Engine;
 use std::sync::Mutex;
 
 use crate::metrics::{ReplicationTotals, TotalsRecorder};
-use crate::record::{Issue, PeriodView, Recorder};
+use crate::record::Both;
 use crate::scenario::Scenario;
 
 /// What to run.
@@ -40,23 +40,6 @@ pub struct RunOutput {
     /// Totals of every replication, in replication order.
     pub totals: Vec<ReplicationTotals>,
     pub aggregate: Aggregate,
-}
-
-/// Two recorders fed the same periods.
-struct Both<'a, A, B>(&'a mut A, &'a mut B);
-
-impl<A: Recorder, B: Recorder> Recorder for Both<'_, A, B> {
-    #[inline]
-    fn period(&mut self, view: &PeriodView<'_>) {
-        self.0.period(view);
-        self.1.period(view);
-    }
-
-    #[inline]
-    fn issue(&mut self, issue: Issue) {
-        self.0.issue(issue);
-        self.1.issue(issue);
-    }
 }
 
 /// Per-thread state: an engine, a partial aggregate and the totals of its replications.
