@@ -69,10 +69,11 @@ fn draws_only(s: &Scenario, seed: u64, replication: u64, labs: &mut [VecDeque<Lo
                 continue;
             }
             scales.clear();
+            let rng = &mut streams[site];
             scales.extend(
                 c.donations
                     .iter()
-                    .map(|d| Scale::new(factor * d.weekday[weekday])),
+                    .map(|d| Scale::new(factor * d.weekday[weekday] * d.shock.sample(rng))),
             );
             let Role::Lab(lab) = &s.sites[c.lab].role else {
                 continue;
@@ -105,10 +106,11 @@ fn draws_only(s: &Scenario, seed: u64, replication: u64, labs: &mut [VecDeque<Lo
             };
             let factor = hosp.day_factor[day];
             scales.clear();
+            let rng = &mut streams[h];
             scales.extend(
                 hosp.demand
                     .iter()
-                    .map(|d| Scale::new(factor * d.weekday[weekday])),
+                    .map(|d| Scale::new(factor * d.weekday[weekday] * d.shock.sample(rng))),
             );
             for p in 0..products {
                 for g in 0..groups {

@@ -1,7 +1,7 @@
 //! Patient demand: requests arrive per period, each for a number of units, so a massive
 //! transfusion is one request for many units and plain unit demand is one unit per request.
 
-use crate::random::{Count, SizeTable};
+use crate::random::{Count, Shock, SizeTable};
 
 /// One demand stream of a hospital for one product.
 #[derive(Debug, Clone, PartialEq)]
@@ -10,6 +10,8 @@ pub struct DemandStream {
     pub product: usize,
     /// Requests of each recipient group per period (baseline), by group index.
     pub per_group: Vec<Count>,
+    /// Shock shared by all groups each period (negative binomial counts).
+    pub shock: Shock,
     pub units: SizeTable,
     /// Multiplier by weekday, Monday first.
     pub weekday: [f64; 7],

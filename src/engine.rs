@@ -405,10 +405,11 @@ impl<'s> Engine<'s> {
                 continue;
             }
             self.scales.clear();
+            let rng = &mut self.streams[s];
             self.scales.extend(
                 c.donations
                     .iter()
-                    .map(|d| Scale::new(factor * d.weekday[weekday])),
+                    .map(|d| Scale::new(factor * d.weekday[weekday] * d.shock.sample(rng))),
             );
             for g in 0..self.cells.groups {
                 let rng = &mut self.streams[s];
@@ -669,10 +670,11 @@ impl<'s> Engine<'s> {
             };
             let factor = self.conditions.demand[h];
             self.scales.clear();
+            let rng = &mut self.streams[h];
             self.scales.extend(
                 hosp.demand
                     .iter()
-                    .map(|d| Scale::new(factor * d.weekday[weekday])),
+                    .map(|d| Scale::new(factor * d.weekday[weekday] * d.shock.sample(rng))),
             );
             for (p, streams) in by_product {
                 let p = *p;

@@ -166,16 +166,6 @@ fn binomial_inversion(rng: &mut Stream, n: u32, p: f64, ln_q: f64) -> u32 {
     x
 }
 
-/// Negative binomial as a Gamma-Poisson mixture (rand_distr has none): mean `mean`,
-/// variance `mean + mean^2 / shape`. `mixing` is Gamma(shape, 1), built once per process.
-fn negative_binomial(rng: &mut Stream, mean: f64, shape: f64, mixing: &Gamma<f64>) -> u32 {
-    if mean <= 0.0 {
-        return 0;
-    }
-    let rate = mixing.sample(rng) * (mean / shape);
-    poisson(rng, rate)
-}
-
 fn clamp_u32(x: f64) -> u32 {
     if x >= f64::from(u32::MAX) {
         u32::MAX
@@ -184,37 +174,27 @@ fn clamp_u32(x: f64) -> u32 {
     }
 }
 
-/// How many events (donations, patient requests) happen in a period.
+/// How many events (donations, patient requests) of one group happen in a period.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum CountDistribution {
     Poisson,
-    /// Negative binomial with this shape (dispersion) per unit of structural share; see [`Count`].
-    NegativeBinomial {
-        dispersion: f64,
-    },
     /// The mean itself, stochastically rounded.
     Fixed,
 }
 
 /// A count process with a baseline mean per period.
-///
-/// `shape` is the negative-binomial shape for this slice of the process: a daily process
-/// NB(mean, k) split into groups and periods with shares s keeps shape k*s per slice, so the
-/// slices add back up to exactly NB(mean, k) (sums of NBs with equal p are NB).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Count {
     pub distribution: CountDistribution,
     /// Mean per period before the period's multipliers.
     pub mean: f64,
-    pub shape: f64,
-    /// Gamma(shape, 1) for the negative binomial's mixing, built once.
-    mixing: Option<Gamma<f64>>,
     sqrt_mean: f64,
     ln_mean: f64,
 }
 
-/// A multiplier on baseline means (weekday, season, events) with its square root and
-/// logarithm, computed once per period and process and shared by every group's draw.
+/// A multiplier on baseline means (weekday, season, events, the period's shock) with its
+/// square root and logarithm, computed once per period and process and shared by every
+/// group's draw.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scale {
     factor: f64,
@@ -233,40 +213,65 @@ impl Scale {
 }
 
 impl Count {
-    /// A count process; `shape` matters only for the negative binomial and must be > 0.
-    pub fn new(distribution: CountDistribution, mean: f64, shape: f64) -> Count {
-        let mixing = match distribution {
-            CountDistribution::NegativeBinomial { .. } => Gamma::new(shape, 1.0).ok(),
-            _ => None,
-        };
+    pub fn new(distribution: CountDistribution, mean: f64) -> Count {
         Count {
             distribution,
             mean,
-            shape,
-            mixing,
             sqrt_mean: mean.sqrt(),
             ln_mean: mean.ln(),
         }
     }
 
-    /// Draw with the baseline mean scaled by `scale` (weekday, season, events).
+    /// Draw with the baseline mean scaled by `scale`.
     #[inline]
     pub fn sample(&self, rng: &mut Stream, scale: &Scale) -> u32 {
         let mean = self.mean * scale.factor;
-        match (self.distribution, &self.mixing) {
-            (CountDistribution::Poisson, _) if mean >= 10.0 => poisson_ptrs(
+        match self.distribution {
+            CountDistribution::Poisson if mean >= 10.0 => poisson_ptrs(
                 rng,
                 mean,
                 self.sqrt_mean * scale.sqrt,
                 self.ln_mean + scale.ln,
             ),
-            (CountDistribution::Poisson, _) => poisson(rng, mean),
-            (CountDistribution::NegativeBinomial { .. }, Some(g)) => {
-                negative_binomial(rng, mean, self.shape, g)
-            }
-            (CountDistribution::NegativeBinomial { .. }, None) => 0,
-            (CountDistribution::Fixed, _) => stochastic_round(rng, mean),
+            CountDistribution::Poisson => poisson(rng, mean),
+            CountDistribution::Fixed => stochastic_round(rng, mean),
         }
+    }
+}
+
+/// The multiplier a period's counts share across blood groups: 1, or for a negative-binomial
+/// process a Gamma(shape, 1/shape) draw (mean 1), so that a period's turnout (weather, a
+/// campaign, a busy night in the emergency department) moves every group together. Given
+/// the shock, groups are independent Poisson counts: the period's total over groups is
+/// negative binomial with this shape, and a day's total (independent periods, shape
+/// dispersion x period fraction each) is negative binomial with the daily dispersion.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shock {
+    gamma: Option<Gamma<f64>>,
+    shape: f64,
+}
+
+impl Shock {
+    pub const NONE: Shock = Shock {
+        gamma: None,
+        shape: 1.0,
+    };
+
+    /// A Gamma(shape, 1/shape) shock; `shape` > 0 (none if it is not).
+    pub fn gamma(shape: f64) -> Shock {
+        match Gamma::new(shape, 1.0 / shape) {
+            Ok(g) => Shock {
+                gamma: Some(g),
+                shape,
+            },
+            Err(_) => Shock::NONE,
+        }
+    }
+
+    /// This period's multiplier (no draw when there is no shock).
+    #[inline]
+    pub fn sample(&self, rng: &mut Stream) -> f64 {
+        self.gamma.map_or(1.0, |g| g.sample(rng))
     }
 }
 
@@ -588,7 +593,7 @@ mod tests {
                 &format!("Poisson({mean})"),
             );
             // The scaled path (square root and logarithm from the Scale) draws the same law.
-            let count = Count::new(CountDistribution::Poisson, mean / 2.0, 1.0);
+            let count = Count::new(CountDistribution::Poisson, mean / 2.0);
             let draws: Vec<u32> = (0..100_000)
                 .map(|_| count.sample(&mut rng, &Scale::new(2.0)))
                 .collect();
@@ -676,27 +681,33 @@ mod tests {
         assert!(draws.iter().all(|&d| d >= 1.0));
     }
 
-    /// Mean and variance of the NB mixture within 4 standard errors (variance's SE from the
-    /// fourth moment estimate).
+    /// A Poisson count under a Gamma shock is negative binomial: mean and variance within 4
+    /// standard errors (the variance's SE from the fourth moment estimate), over the total
+    /// of two groups sharing the shock.
     #[test]
-    fn negative_binomial_mean_and_variance() {
+    fn shocked_groups_total_negative_binomial() {
         let (mean, shape) = (12.0, 3.0);
         let mut rng = stream(11, "nb", 0);
+        let shock = Shock::gamma(shape);
+        let groups = [0.3, 0.7].map(|s| Count::new(CountDistribution::Poisson, mean * s));
         let n = 40_000;
-        let count = Count::new(
-            CountDistribution::NegativeBinomial { dispersion: shape },
-            mean,
-            shape,
-        );
         let xs: Vec<f64> = (0..n)
-            .map(|_| f64::from(count.sample(&mut rng, &Scale::new(1.0))))
+            .map(|_| {
+                let scale = Scale::new(shock.sample(&mut rng));
+                f64::from(
+                    groups
+                        .iter()
+                        .map(|c| c.sample(&mut rng, &scale))
+                        .sum::<u32>(),
+                )
+            })
             .collect();
         let m = xs.iter().sum::<f64>() / n as f64;
         let v = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64;
         let m4 = xs.iter().map(|x| (x - m).powi(4)).sum::<f64>() / n as f64;
         let se_mean = (v / n as f64).sqrt();
         let se_var = ((m4 - v * v) / n as f64).sqrt();
-        assert!((m - mean).abs() < 4.0 * se_mean);
+        assert!((m - mean).abs() < 4.0 * se_mean, "{m} vs {mean}");
         let expected_var = mean + mean * mean / shape;
         assert!(
             (v - expected_var).abs() < 4.0 * se_var,

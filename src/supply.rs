@@ -1,6 +1,6 @@
 //! Donations: how many arrive, of which groups, and what they yield.
 
-use crate::random::Count;
+use crate::random::{Count, Shock};
 
 /// Kinds of donation, each with its own yields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +32,8 @@ pub struct DonationStream {
     pub kind: DonationKind,
     /// Donations of each group per period (baseline), by group index.
     pub per_group: Vec<Count>,
+    /// Turnout shock shared by all groups each period (negative binomial counts).
+    pub shock: Shock,
     /// Multiplier by weekday, Monday first.
     pub weekday: [f64; 7],
     /// Expected units per donation, by scenario product index.

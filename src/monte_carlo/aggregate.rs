@@ -37,7 +37,7 @@ pub enum Metric {
 pub const METRICS: [Metric; 3] = [Metric::OnHand, Metric::UnitsShort, Metric::Expired];
 
 /// Replications whose on-hand values wait side by side before entering the histograms.
-const BATCH: usize = 16;
+const BATCH: usize = 32;
 /// In the batch: the value was too large for `u32` and went straight into its histogram.
 const ADDED: u32 = u32::MAX;
 

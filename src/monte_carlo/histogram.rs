@@ -46,20 +46,21 @@ impl Histogram {
         self.counts[(b - self.first) as usize] += 1;
     }
 
-    /// Adds several values, growing the window at most once.
+    /// Adds several values, growing the window at most once per 64.
     pub fn add_all(&mut self, values: &[u32]) {
-        let (mut low, mut high) = (u32::MAX, 0);
-        for &v in values {
-            let b = bucket(u64::from(v));
-            low = low.min(b);
-            high = high.max(b);
-        }
-        if low > high {
-            return;
-        }
-        self.cover(low, high);
-        for &v in values {
-            self.counts[(bucket(u64::from(v)) - self.first) as usize] += 1;
+        for chunk in values.chunks(64) {
+            let mut buckets = [0u32; 64];
+            let buckets = &mut buckets[..chunk.len()];
+            let (mut low, mut high) = (u32::MAX, 0);
+            for (b, &v) in buckets.iter_mut().zip(chunk) {
+                *b = bucket(u64::from(v));
+                low = low.min(*b);
+                high = high.max(*b);
+            }
+            self.cover(low, high);
+            for &b in buckets.iter() {
+                self.counts[(b - self.first) as usize] += 1;
+            }
         }
     }
 

@@ -292,7 +292,9 @@ pub enum RawCount {
     Poisson {
         mean: f64,
     },
-    /// Over-dispersed counts: variance = mean + mean^2 / dispersion.
+    /// Over-dispersed counts: variance = mean + mean^2 / dispersion (of the daily total over
+    /// groups). The over-dispersion is one turnout shock per period shared by all groups
+    /// (a Gamma multiplier of mean 1); given it, each group's count is Poisson.
     NegativeBinomial {
         mean: f64,
         dispersion: f64,

@@ -13,7 +13,7 @@ use crate::calendar::{Calendar, PERIOD_HOURS_ALLOWED};
 use crate::demand::DemandStream;
 use crate::network::{Collection, Hospital, Lab, Role, Site, SiteId};
 use crate::policy::OrderUpTo;
-use crate::random::{Count, CountDistribution, MAX_REQUEST_UNITS, SizeTable};
+use crate::random::{Count, CountDistribution, MAX_REQUEST_UNITS, Shock, SizeTable};
 use crate::supply::{DonationKind, DonationStream};
 
 /// Frequencies must sum to one within this tolerance (then they are normalised).
@@ -49,6 +49,12 @@ struct Validator<'a> {
 
 fn root() -> FieldPath {
     FieldPath::root()
+}
+
+/// A count process's per-group slices and their common per-period shock.
+struct CountSplit {
+    per_group: Vec<Count>,
+    shock: Shock,
 }
 
 /// What validation has established so far, needed by later checks.
@@ -625,40 +631,38 @@ impl Validator<'_> {
         out
     }
 
-    /// A daily count process split into per-group, per-period slices.
+    /// A daily count process split into per-group, per-period slices, and the shock the
+    /// groups share each period.
     fn count(
         &mut self,
         path: &FieldPath,
         raw: &RawCount,
         shares: &[f64],
         cal: &Calendar,
-    ) -> Vec<Count> {
-        let (mean, distribution, dispersion) = match raw {
-            RawCount::Poisson { mean } => (*mean, CountDistribution::Poisson, 1.0),
-            RawCount::Fixed { mean } => (*mean, CountDistribution::Fixed, 1.0),
+    ) -> CountSplit {
+        let f = cal.day_fraction();
+        let (mean, distribution, shock) = match raw {
+            RawCount::Poisson { mean } => (*mean, CountDistribution::Poisson, Shock::NONE),
+            RawCount::Fixed { mean } => (*mean, CountDistribution::Fixed, Shock::NONE),
             RawCount::NegativeBinomial { mean, dispersion } => {
                 let k = self
                     .positive(&path.key("dispersion"), *dispersion)
                     .unwrap_or(1.0);
                 (
                     *mean,
-                    CountDistribution::NegativeBinomial { dispersion: k },
-                    k,
+                    CountDistribution::Poisson,
+                    Shock::gamma((k * f).max(f64::MIN_POSITIVE)),
                 )
             }
         };
         let mean = self.at_least(&path.key("mean"), mean, 0.0).unwrap_or(0.0);
-        let f = cal.day_fraction();
-        shares
-            .iter()
-            .map(|&s| {
-                Count::new(
-                    distribution,
-                    mean * f * s,
-                    (dispersion * f * s).max(f64::MIN_POSITIVE),
-                )
-            })
-            .collect()
+        CountSplit {
+            per_group: shares
+                .iter()
+                .map(|&s| Count::new(distribution, mean * f * s))
+                .collect(),
+            shock,
+        }
     }
 
     fn donation(
@@ -688,9 +692,11 @@ impl Validator<'_> {
                 ),
             );
         }
+        let counts = self.count(&path.key("per_day"), &d.per_day, &ctx.donor, &ctx.calendar);
         DonationStream {
             kind,
-            per_group: self.count(&path.key("per_day"), &d.per_day, &ctx.donor, &ctx.calendar),
+            per_group: counts.per_group,
+            shock: counts.shock,
             weekday: self.weekday_profile(&path.key("weekday_profile"), &d.weekday_profile),
             yields: y,
         }
@@ -782,14 +788,16 @@ impl Validator<'_> {
             Some(m) => self.group_shares(&path.key("group_mix"), m, ctx.groups),
             None => ctx.demand_mix.clone(),
         };
+        let counts = self.count(
+            &path.key("requests_per_day"),
+            &d.requests_per_day,
+            &mix,
+            &ctx.calendar,
+        );
         Some(DemandStream {
             product,
-            per_group: self.count(
-                &path.key("requests_per_day"),
-                &d.requests_per_day,
-                &mix,
-                &ctx.calendar,
-            ),
+            per_group: counts.per_group,
+            shock: counts.shock,
             units: self.size(&path.key("units_per_request"), &d.units_per_request),
             weekday: self.weekday_profile(&path.key("weekday_profile"), &d.weekday_profile),
         })
