@@ -6,12 +6,13 @@
 //! a shortage. Everything is an integer count, so partial aggregates merge exactly in any
 //! order.
 //!
-//! Histogram updates touch one cache line per series and period, scattered over many
-//! megabytes. To keep that off the engine's path, each replication's on-hand values are
-//! written in order to a buffer of [`BATCH`] replications (period by period, each period's
-//! rows together), and every histogram then takes its values of the whole batch at once.
+//! A histogram update touches one cache line, and there are hundreds of thousands of
+//! histograms. So each replication's on-hand values are written in order to a buffer of
+//! [`BATCH`] replications (period by period, each period's rows together), and every
+//! [`BATCH`] replications each period's histograms, stored back to back in one block, take
+//! the batch's values in one forward walk per replication.
 
-use super::histogram::Histogram;
+use super::histogram::{Counts, HistogramBlock, bucket};
 use crate::network::SiteId;
 use crate::record::{PeriodView, Recorder};
 use crate::scenario::Scenario;
@@ -56,8 +57,8 @@ pub struct Aggregate {
     groups: usize,
     /// Series per block: groups + 1, or 1 without blood groups.
     block: usize,
-    /// By (period, series).
-    histograms: Vec<Histogram>,
+    /// On-hand histograms, by period (each holds every series).
+    blocks: Vec<HistogramBlock>,
     /// By (metric, period, series).
     sums: Vec<u64>,
     /// Replications with unmet demand, by (period, series).
@@ -65,6 +66,10 @@ pub struct Aggregate {
     /// On-hand values not yet in the histograms, by period, replication, series.
     batch: Vec<u32>,
     batched: usize,
+    /// Batched values too large for the batch: (period, series, value).
+    overflow: Vec<(usize, usize, u64)>,
+    /// Bucket range of each series in the batch (scratch for `flush`).
+    ranges: Vec<(u32, u32)>,
     /// This period's values by metric and series (scratch).
     values: [Vec<u64>; 3],
 }
@@ -79,7 +84,9 @@ impl PartialEq for Aggregate {
         self.series == other.series
             && self.periods == other.periods
             && self.replications == other.replications
-            && self.histograms == other.histograms
+            && self.blocks.iter().zip(&other.blocks).all(|(a, b)| {
+                (0..self.series.len()).all(|i| a.view(i).trimmed() == b.view(i).trimmed())
+            })
             && self.sums == other.sums
             && self.shortages == other.shortages
     }
@@ -122,11 +129,13 @@ impl Aggregate {
             products: cells.products,
             groups,
             block: block_groups.len(),
-            histograms: vec![Histogram::default(); slots],
+            blocks: vec![HistogramBlock::new(n); scenario.calendar.periods as usize],
             sums: vec![0; slots * METRICS.len()],
             shortages: vec![0; slots],
             batch: vec![0; slots * BATCH],
             batched: 0,
+            overflow: Vec::new(),
+            ranges: vec![(0, 0); n],
             values: [vec![0; n], vec![0; n], vec![0; n]],
         }
     }
@@ -136,12 +145,17 @@ impl Aggregate {
     }
 
     /// Distribution of units on hand (the only metric with percentiles).
-    pub fn on_hand_histogram(&self, period: u32, series: usize) -> &Histogram {
+    pub fn on_hand_histogram(&self, period: u32, series: usize) -> Counts<'_> {
         assert_eq!(
             self.batched, 0,
             "flush the aggregate before reading histograms"
         );
-        &self.histograms[period as usize * self.series.len() + series]
+        self.blocks[period as usize].view(series)
+    }
+
+    /// Bytes held by the histograms.
+    pub fn histogram_bytes(&self) -> usize {
+        self.blocks.iter().map(HistogramBlock::bytes).sum()
     }
 
     /// Mean over replications.
@@ -156,30 +170,48 @@ impl Aggregate {
             / self.replications as f64
     }
 
-    /// Adds the batched replications to the histograms and the on-hand sums.
+    /// Adds the batched replications to the histograms and the on-hand sums, period by
+    /// period: each period's rows are read in order, and each period's histograms are one
+    /// block walked forwards once per replication of the batch.
     pub fn flush(&mut self) {
+        if self.batched == 0 {
+            return;
+        }
         let n = self.series.len();
-        let (batch, batched) = (&self.batch, self.batched);
-        // On-hand sums come first in `sums`, by (period, series) like the histograms.
-        let on_hand_sums = &mut self.sums[..self.histograms.len()];
-        let slots = self
-            .histograms
-            .chunks_exact_mut(n)
-            .zip(on_hand_sums.chunks_exact_mut(n));
-        // One period's batch (BATCH rows of every series) is small enough to stay in cache.
-        for (period, (histograms, sums)) in slots.enumerate() {
-            let rows = &batch[period * BATCH * n..(period * BATCH + batched) * n];
-            for (i, (h, sum)) in histograms.iter_mut().zip(sums).enumerate() {
-                let mut values = [0u32; BATCH];
-                let mut k = 0;
-                for row in rows.chunks_exact(n) {
-                    values[k] = row[i];
-                    k += usize::from(row[i] != ADDED);
+        for period in 0..self.periods as usize {
+            let rows = &self.batch[period * BATCH * n..(period * BATCH + self.batched) * n];
+            let overflow = self.overflow.iter().filter(|o| o.0 == period);
+            self.ranges.fill((u32::MAX, 0));
+            for row in rows.chunks_exact(n) {
+                for (range, &v) in self.ranges.iter_mut().zip(row) {
+                    if v != ADDED {
+                        let b = bucket(u64::from(v));
+                        *range = (range.0.min(b), range.1.max(b));
+                    }
                 }
-                *sum += values[..k].iter().map(|&v| u64::from(v)).sum::<u64>();
-                h.add_all(&values[..k]);
+            }
+            for &(_, i, v) in overflow.clone() {
+                let b = bucket(v);
+                self.ranges[i] = (self.ranges[i].0.min(b), self.ranges[i].1.max(b));
+            }
+            let block = &mut self.blocks[period];
+            block.cover(&self.ranges);
+            // On-hand sums come first in `sums`, by (period, series).
+            let sums = &mut self.sums[period * n..(period + 1) * n];
+            for row in rows.chunks_exact(n) {
+                for (i, (sum, &v)) in sums.iter_mut().zip(row).enumerate() {
+                    if v != ADDED {
+                        block.add(i, bucket(u64::from(v)), 1);
+                        *sum += u64::from(v);
+                    }
+                }
+            }
+            for &(_, i, v) in overflow {
+                block.add(i, bucket(v), 1);
+                sums[i] += v;
             }
         }
+        self.overflow.clear();
         self.batched = 0;
     }
 
@@ -188,7 +220,7 @@ impl Aggregate {
         self.flush();
         other.flush();
         self.replications += other.replications;
-        for (a, b) in self.histograms.iter_mut().zip(&other.histograms) {
+        for (a, b) in self.blocks.iter_mut().zip(&other.blocks) {
             a.merge(b);
         }
         for (a, b) in self.sums.iter_mut().zip(&other.sums) {
@@ -300,9 +332,8 @@ impl Recorder for AggregateRecorder<'_> {
             *out = match u32::try_from(x) {
                 Ok(x) if x != ADDED => x,
                 _ => {
-                    // Too large for the batch: straight into the histogram and the sum.
-                    a.histograms[base + i].add(x);
-                    a.sums[base + i] += x;
+                    // Too large for the batch: kept aside until the flush.
+                    a.overflow.push((v.period as usize, i, x));
                     ADDED
                 }
             };

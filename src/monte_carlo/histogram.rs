@@ -64,26 +64,38 @@ impl Histogram {
         }
     }
 
-    /// Grows the window to include buckets `low..=high`.
+    /// Grows the window to include buckets `low..=high`, to exactly that size: a doubled
+    /// capacity, over hundreds of thousands of histograms, would cost more memory than the
+    /// counts themselves, and windows grow rarely (only on a new extreme).
     #[inline]
     fn cover(&mut self, low: u32, high: u32) {
         if self.counts.is_empty() {
             self.first = low;
-            self.counts.resize((high - low) as usize + 1, 0);
+            self.counts = vec![0; (high - low) as usize + 1];
             return;
         }
-        if low < self.first {
-            let grow = (self.first - low) as usize;
-            self.counts.splice(0..0, std::iter::repeat_n(0, grow));
-            self.first = low;
+        let last = self.first + self.counts.len() as u32 - 1;
+        if low >= self.first && high <= last {
+            return;
         }
-        if (high - self.first) as usize >= self.counts.len() {
-            self.counts.resize((high - self.first) as usize + 1, 0);
-        }
+        let (first, end) = (low.min(self.first), high.max(last));
+        let mut counts = vec![0; (end - first) as usize + 1];
+        let at = (self.first - first) as usize;
+        counts[at..at + self.counts.len()].copy_from_slice(&self.counts);
+        self.first = first;
+        self.counts = counts;
     }
 
     pub fn total(&self) -> u64 {
-        self.counts.iter().map(|&c| u64::from(c)).sum()
+        self.view().total()
+    }
+
+    /// The counts, for quantiles.
+    pub fn view(&self) -> Counts<'_> {
+        Counts {
+            first: self.first,
+            counts: &self.counts,
+        }
     }
 
     pub fn merge(&mut self, other: &Histogram) {
@@ -95,6 +107,23 @@ impl Histogram {
                 self.counts[b] += c - 1;
             }
         }
+    }
+
+    pub fn quantile(&self, q: f64) -> Option<u64> {
+        self.view().quantile(q)
+    }
+}
+
+/// Bucket counts over a window starting at bucket `first` (a histogram, read-only).
+#[derive(Debug, Clone, Copy)]
+pub struct Counts<'a> {
+    first: u32,
+    counts: &'a [u32],
+}
+
+impl<'a> Counts<'a> {
+    pub fn total(&self) -> u64 {
+        self.counts.iter().map(|&c| u64::from(c)).sum()
     }
 
     /// The `q` quantile (0 < q <= 1) as the floor of the bucket holding the k-th smallest
@@ -113,6 +142,145 @@ impl Histogram {
             }
         }
         None
+    }
+
+    /// The counts without leading and trailing empty buckets, and the first bucket of that
+    /// range: equal for equal distributions whatever the window.
+    pub fn trimmed(&self) -> (u32, &'a [u32]) {
+        let start = self.counts.iter().position(|&c| c > 0).unwrap_or(0);
+        let end = self
+            .counts
+            .iter()
+            .rposition(|&c| c > 0)
+            .map_or(start, |e| e + 1);
+        (self.first + start as u32, &self.counts[start..end])
+    }
+}
+
+/// Many histograms (one period's series) stored back to back in one array, in series
+/// order, so that adding a batch of values to each in turn walks memory forwards.
+///
+/// When a window must grow, the whole block is rebuilt once, with a margin of 1/16 of the
+/// window's width (at least 2 buckets) on the side that grew, so that later extremes
+/// rarely force another rebuild.
+#[derive(Debug, Clone, Default)]
+pub struct HistogramBlock {
+    /// First bucket of each window.
+    first: Vec<u32>,
+    /// Start of each window in `counts`; one more entry than windows.
+    start: Vec<usize>,
+    counts: Vec<u32>,
+}
+
+impl HistogramBlock {
+    pub fn new(windows: usize) -> HistogramBlock {
+        HistogramBlock {
+            first: vec![0; windows],
+            start: vec![0; windows + 1],
+            counts: Vec::new(),
+        }
+    }
+
+    pub fn view(&self, i: usize) -> Counts<'_> {
+        Counts {
+            first: self.first[i],
+            counts: &self.counts[self.start[i]..self.start[i + 1]],
+        }
+    }
+
+    fn covers(&self, i: usize, low: u32, high: u32) -> bool {
+        let len = self.start[i + 1] - self.start[i];
+        low > high || (len > 0 && low >= self.first[i] && ((high - self.first[i]) as usize) < len)
+    }
+
+    /// Makes window `i` cover buckets `ranges[i]` (`(low, high)`; `low > high` for
+    /// nothing), rebuilding the block once if any window must grow.
+    pub fn cover(&mut self, ranges: &[(u32, u32)]) {
+        if ranges
+            .iter()
+            .enumerate()
+            .all(|(i, &(low, high))| self.covers(i, low, high))
+        {
+            return;
+        }
+        let n = self.first.len();
+        let mut first = Vec::with_capacity(n);
+        let mut start = Vec::with_capacity(n + 1);
+        let mut total = 0usize;
+        for (i, &(low, high)) in ranges.iter().enumerate() {
+            let len = self.start[i + 1] - self.start[i];
+            let (mut a, mut b) = if len > 0 {
+                (self.first[i], self.first[i] + len as u32 - 1)
+            } else {
+                (low, high)
+            };
+            if low <= high && !self.covers(i, low, high) {
+                let margin = ((high.max(b) - low.min(a)) / 16).max(2);
+                if low < a {
+                    a = low.saturating_sub(margin);
+                }
+                if high > b || len == 0 {
+                    b = high.max(b).saturating_add(margin);
+                }
+            }
+            let width = if len == 0 && low > high {
+                0
+            } else {
+                (b - a) as usize + 1
+            };
+            first.push(a);
+            start.push(total);
+            total += width;
+        }
+        start.push(total);
+        // Grow in place (windows only widen, so each moves right): from the last window to
+        // the first, move its counts to their new place and zero the rest of it. No second
+        // copy of the block is allocated.
+        self.counts.reserve_exact(total - self.counts.len());
+        self.counts.resize(total, 0);
+        for i in (0..n).rev() {
+            let (from, len) = (self.start[i], self.start[i + 1] - self.start[i]);
+            let at = start[i] + (self.first[i].saturating_sub(first[i])) as usize;
+            let at = if len == 0 { start[i] } else { at };
+            self.counts.copy_within(from..from + len, at);
+            self.counts[start[i]..at].fill(0);
+            self.counts[at + len..start[i + 1]].fill(0);
+        }
+        (self.first, self.start) = (first, start);
+    }
+
+    /// Counts one value in bucket `b` of window `i` (which must cover it).
+    #[inline]
+    pub fn add(&mut self, i: usize, b: u32, count: u32) {
+        self.counts[self.start[i] + (b - self.first[i]) as usize] += count;
+    }
+
+    /// Adds every count of `other` (same number of windows).
+    pub fn merge(&mut self, other: &HistogramBlock) {
+        let ranges: Vec<(u32, u32)> = (0..other.first.len())
+            .map(|i| {
+                let (first, counts) = other.view(i).trimmed();
+                if counts.is_empty() {
+                    (1, 0)
+                } else {
+                    (first, first + counts.len() as u32 - 1)
+                }
+            })
+            .collect();
+        self.cover(&ranges);
+        for i in 0..other.first.len() {
+            let (first, counts) = other.view(i).trimmed();
+            for (k, &c) in counts.iter().enumerate() {
+                if c > 0 {
+                    self.add(i, first + k as u32, c);
+                }
+            }
+        }
+    }
+
+    /// Bytes held by the counts.
+    pub fn bytes(&self) -> usize {
+        self.counts.capacity() * 4 + (self.first.capacity() + self.start.capacity() * 2) * 4
     }
 }
 
@@ -164,6 +332,53 @@ mod tests {
         // P(X <= m) for the sample median m is 0.5 +- 4 * sqrt(0.25 / n) ~ 0.014 -> +- 4 values.
         let m = h.quantile(0.5).unwrap() as f64;
         assert!((m - 127.5).abs() <= 0.014 * 256.0 + 1.0, "median {m}");
+    }
+
+    /// A block of windows grown in batches and merged holds the same distributions as
+    /// plain histograms of the same values.
+    #[test]
+    fn blocks_match_plain_histograms() {
+        let series = 5;
+        let value =
+            |i: usize, r: usize| ((i * 397 + r * 7919) % (300 + 500 * i)) as u64 + 40 * i as u64;
+        let fill = |reps: std::ops::Range<usize>| {
+            let mut block = HistogramBlock::new(series);
+            for batch in reps.collect::<Vec<_>>().chunks(7) {
+                let ranges: Vec<(u32, u32)> = (0..series)
+                    .map(|i| {
+                        let bs = batch.iter().map(|&r| bucket(value(i, r)));
+                        (bs.clone().min().unwrap(), bs.max().unwrap())
+                    })
+                    .collect();
+                block.cover(&ranges);
+                for i in 0..series {
+                    for &r in batch {
+                        block.add(i, bucket(value(i, r)), 1);
+                    }
+                }
+            }
+            block
+        };
+        let mut merged = fill(0..40);
+        merged.merge(&fill(40..100));
+        let whole = fill(0..100);
+        for i in 0..series {
+            let mut plain = Histogram::default();
+            (0..100).for_each(|r| plain.add(value(i, r)));
+            assert_eq!(
+                whole.view(i).trimmed(),
+                plain.view().trimmed(),
+                "series {i}"
+            );
+            assert_eq!(
+                merged.view(i).trimmed(),
+                plain.view().trimmed(),
+                "series {i}"
+            );
+            for q in [0.05, 0.5, 0.95] {
+                assert_eq!(merged.view(i).quantile(q), plain.quantile(q));
+            }
+        }
     }
 
     #[test]
