@@ -68,35 +68,119 @@ pub fn ratio(num: u64, den: u64) -> f64 {
 }
 
 /// The totals of one replication: one [`Line`] per product and group (and all groups),
-/// and the periods spent in each alert band. Kept for every replication, so it is compact.
+/// and the periods spent in each alert band.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplicationTotals {
-    /// Lines by product, then group; index `groups` is the all-groups line.
     lines: Vec<Line>,
     /// Measured periods in each alert band, by line, then band (scenario order).
     alert_periods: Vec<u32>,
+    layout: Layout,
+}
+
+/// How lines and alert bands are laid out in the totals of one replication.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Layout {
     groups: usize,
     bands: usize,
     period_days: f64,
 }
 
 impl ReplicationTotals {
+    pub fn view(&self) -> TotalsView<'_> {
+        TotalsView {
+            lines: &self.lines,
+            alert_periods: &self.alert_periods,
+            layout: self.layout,
+        }
+    }
+}
+
+/// Read access to one replication's totals, wherever they are stored.
+#[derive(Debug, Clone, Copy)]
+pub struct TotalsView<'a> {
+    lines: &'a [Line],
+    alert_periods: &'a [u32],
+    layout: Layout,
+}
+
+impl<'a> TotalsView<'a> {
     fn index(&self, product: usize, group: Option<usize>) -> usize {
-        product * (self.groups + 1) + group.unwrap_or(self.groups)
+        product * (self.layout.groups + 1) + group.unwrap_or(self.layout.groups)
     }
 
-    pub fn line(&self, product: usize, group: Option<usize>) -> &Line {
+    pub fn line(&self, product: usize, group: Option<usize>) -> &'a Line {
         &self.lines[self.index(product, group)]
     }
 
     /// Measured periods spent in each alert band (scenario order).
-    pub fn periods_in_alert(&self, product: usize, group: Option<usize>) -> &[u32] {
-        let i = self.index(product, group);
-        &self.alert_periods[i * self.bands..(i + 1) * self.bands]
+    pub fn periods_in_alert(&self, product: usize, group: Option<usize>) -> &'a [u32] {
+        let (i, bands) = (self.index(product, group), self.layout.bands);
+        &self.alert_periods[i * bands..(i + 1) * bands]
     }
 
     pub fn period_days(&self) -> f64 {
-        self.period_days
+        self.layout.period_days
+    }
+}
+
+/// The totals of many replications in replication order, stored flat: two allocations in
+/// all, not two per replication (which fragmented the heap over long runs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TotalsTable {
+    lines: Vec<Line>,
+    alert_periods: Vec<u32>,
+    lines_per_replication: usize,
+    layout: Layout,
+}
+
+impl TotalsTable {
+    pub fn new(scenario: &Scenario, capacity: usize) -> TotalsTable {
+        let layout = Layout::new(scenario);
+        let lines_per_replication = scenario.products.len() * (layout.groups + 1);
+        TotalsTable {
+            lines: Vec::with_capacity(capacity * lines_per_replication),
+            alert_periods: Vec::with_capacity(capacity * lines_per_replication * layout.bands),
+            lines_per_replication,
+            layout,
+        }
+    }
+
+    pub fn push(&mut self, totals: TotalsView<'_>) {
+        self.lines.extend_from_slice(totals.lines);
+        self.alert_periods.extend_from_slice(totals.alert_periods);
+    }
+
+    pub fn len(&self) -> usize {
+        self.lines.len() / self.lines_per_replication.max(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Replication `r`'s totals.
+    pub fn get(&self, r: usize) -> TotalsView<'_> {
+        let n = self.lines_per_replication;
+        let bands = n * self.layout.bands;
+        TotalsView {
+            lines: &self.lines[r * n..(r + 1) * n],
+            alert_periods: &self.alert_periods[r * bands..(r + 1) * bands],
+            layout: self.layout,
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = TotalsView<'_>> + '_ {
+        (0..self.len()).map(|r| self.get(r))
+    }
+}
+
+impl Layout {
+    fn new(scenario: &Scenario) -> Layout {
+        Layout {
+            groups: scenario.groups.count(),
+            bands: scenario.alert_levels.len(),
+            period_days: scenario.calendar.day_fraction(),
+        }
     }
 }
 
@@ -143,9 +227,7 @@ impl TotalsRecorder {
         let fresh = ReplicationTotals {
             lines: vec![line; lines],
             alert_periods: vec![0; lines * alert_levels.len()],
-            groups,
-            bands: alert_levels.len(),
-            period_days: scenario.calendar.day_fraction(),
+            layout: Layout::new(scenario),
         };
         TotalsRecorder {
             totals: fresh.clone(),
@@ -171,6 +253,12 @@ impl TotalsRecorder {
         std::mem::replace(&mut self.totals, self.fresh.clone())
     }
 
+    /// Starts afresh for the next replication, reusing the memory.
+    pub fn reset(&mut self) {
+        self.totals.lines.clone_from_slice(&self.fresh.lines);
+        self.totals.alert_periods.fill(0);
+    }
+
     /// Ends a measured period for line `i`: stock, shortage, days of supply and alert band.
     fn close_period(&mut self, i: usize, on_hand: u64, short: bool) {
         let line = &mut self.totals.lines[i];
@@ -182,7 +270,7 @@ impl TotalsRecorder {
             line.days_of_supply_sum += dos;
             line.days_of_supply_min = line.days_of_supply_min.min(dos);
             if let Some(band) = self.alert_levels.iter().rposition(|&below| dos < below) {
-                self.totals.alert_periods[i * self.totals.bands + band] += 1;
+                self.totals.alert_periods[i * self.totals.layout.bands + band] += 1;
             }
         }
     }

@@ -15,7 +15,7 @@ pub use aggregate::{Aggregate, METRICS, Metric, Series};
 use crate::engine::Engine;
 use std::sync::Mutex;
 
-use crate::metrics::{ReplicationTotals, TotalsRecorder};
+use crate::metrics::{TotalsRecorder, TotalsTable};
 use crate::record::Both;
 use crate::scenario::Scenario;
 
@@ -38,7 +38,7 @@ impl RunSpec {
 /// Everything a run produces.
 pub struct RunOutput {
     /// Totals of every replication, in replication order.
-    pub totals: Vec<ReplicationTotals>,
+    pub totals: TotalsTable,
     pub aggregate: Aggregate,
 }
 
@@ -47,7 +47,9 @@ struct Partial<'s> {
     engine: Engine<'s>,
     recorder: TotalsRecorder,
     aggregate: Aggregate,
-    totals: Vec<(u64, ReplicationTotals)>,
+    /// Totals of this thread's replications, and which replications they are.
+    totals: TotalsTable,
+    replications: Vec<u64>,
 }
 
 impl<'s> Partial<'s> {
@@ -56,7 +58,8 @@ impl<'s> Partial<'s> {
             engine: Engine::new(scenario),
             recorder: TotalsRecorder::new(scenario),
             aggregate: Aggregate::new(scenario),
-            totals: Vec::new(),
+            totals: TotalsTable::new(scenario, 0),
+            replications: Vec::new(),
         }
     }
 
@@ -64,7 +67,9 @@ impl<'s> Partial<'s> {
         let mut periods = self.aggregate.recorder();
         let mut both = Both(&mut self.recorder, &mut periods);
         self.engine.run(seed, replication, &mut both);
-        self.totals.push((replication, self.recorder.finish()));
+        self.totals.push(self.recorder.totals().view());
+        self.recorder.reset();
+        self.replications.push(replication);
     }
 }
 
@@ -91,7 +96,7 @@ pub fn run(scenario: &Scenario, spec: RunSpec, progress: &(dyn Fn() + Sync)) -> 
             progress();
         });
     let mut aggregate: Option<Aggregate> = None;
-    let mut totals = Vec::with_capacity(spec.replications as usize);
+    let mut parts = Vec::new();
     let finished = partials
         .into_iter()
         .filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()));
@@ -101,13 +106,20 @@ pub fn run(scenario: &Scenario, spec: RunSpec, progress: &(dyn Fn() + Sync)) -> 
             Some(a) => a.merge(part.aggregate),
             None => aggregate = Some(part.aggregate),
         }
-        totals.extend(part.totals);
+        parts.push((part.replications, part.totals));
     }
     let mut aggregate = aggregate.unwrap_or_else(|| Aggregate::new(scenario));
     aggregate.flush();
-    totals.sort_by_key(|(r, _)| *r);
-    RunOutput {
-        totals: totals.into_iter().map(|(_, t)| t).collect(),
-        aggregate,
+    // Totals back in replication order.
+    let mut order: Vec<(u64, usize, usize)> = parts
+        .iter()
+        .enumerate()
+        .flat_map(|(p, (ids, _))| ids.iter().enumerate().map(move |(k, &r)| (r, p, k)))
+        .collect();
+    order.sort_unstable();
+    let mut totals = TotalsTable::new(scenario, order.len());
+    for (_, p, k) in order {
+        totals.push(parts[p].1.get(k));
     }
+    RunOutput { totals, aggregate }
 }

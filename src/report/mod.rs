@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use std::sync::Arc;
 
-use crate::metrics::{Line, ReplicationTotals};
+use crate::metrics::{Line, TotalsTable, TotalsView};
 use crate::monte_carlo::{Aggregate, Metric, Series};
 use crate::results::{
     ALL, AlertLevel, Estimate, Headline, PeriodRow, ReplicationRow, RunInfo, ScenarioInfo,
@@ -69,7 +69,7 @@ pub fn proportion_ci(hits: u64, n: u64) -> Estimate {
 /// Headline metrics for one product and group (`None` = all groups).
 pub fn headline(
     scenario: &Scenario,
-    runs: &[ReplicationTotals],
+    runs: &TotalsTable,
     product: usize,
     group: Option<usize>,
 ) -> Headline {
@@ -90,7 +90,7 @@ pub fn headline(
 }
 
 /// Every headline row: per product, each group then all groups.
-pub fn headlines(scenario: &Scenario, runs: &[ReplicationTotals]) -> Vec<Headline> {
+pub fn headlines(scenario: &Scenario, runs: &TotalsTable) -> Vec<Headline> {
     let groups = scenario.groups.count();
     let mut out = Vec::new();
     for p in 0..scenario.products.len() {
@@ -287,12 +287,11 @@ fn series_baseline(scenario: &Scenario, s: &Series) -> f64 {
         .sum()
 }
 
-/// Rows of `replications.csv`, in replication order.
 /// Rows of `replications.csv`, in replication order, produced one at a time (so the file can
 /// be written without holding every row).
 pub fn replication_rows<'a>(
     scenario: &'a Scenario,
-    totals: &'a [ReplicationTotals],
+    totals: &'a TotalsTable,
 ) -> impl Iterator<Item = ReplicationRow> + 'a {
     let groups = scenario.groups.count();
     let group_rows: Vec<Option<usize>> = if groups > 1 {
@@ -313,7 +312,7 @@ pub fn replication_rows<'a>(
 
 fn replication_row(
     scenario: &Scenario,
-    t: &ReplicationTotals,
+    t: TotalsView<'_>,
     replication: u64,
     p: usize,
     g: Option<usize>,
@@ -355,7 +354,7 @@ pub struct RunMeta {
 }
 
 /// `summary.json`'s content.
-pub fn summary(scenario: &Scenario, totals: &[ReplicationTotals], meta: &RunMeta) -> Summary {
+pub fn summary(scenario: &Scenario, totals: &TotalsTable, meta: &RunMeta) -> Summary {
     let c = &scenario.calendar;
     Summary {
         bloodsim_version: env!("CARGO_PKG_VERSION").to_string(),
