@@ -124,7 +124,7 @@ impl<'a> TotalsView<'a> {
 }
 
 /// The totals of many replications in replication order, stored flat: two allocations in
-/// all, not two per replication (which fragmented the heap over long runs).
+/// all, sized once, not two per replication (which fragmented the heap over long runs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TotalsTable {
     lines: Vec<Line>,
@@ -134,20 +134,26 @@ pub struct TotalsTable {
 }
 
 impl TotalsTable {
-    pub fn new(scenario: &Scenario, capacity: usize) -> TotalsTable {
+    /// A table of `replications` empty rows, to be filled by [`TotalsTable::set`] in any
+    /// order (one allocation, sized once).
+    pub fn with_rows(scenario: &Scenario, replications: usize) -> TotalsTable {
         let layout = Layout::new(scenario);
         let lines_per_replication = scenario.products.len() * (layout.groups + 1);
+        let n = replications * lines_per_replication;
         TotalsTable {
-            lines: Vec::with_capacity(capacity * lines_per_replication),
-            alert_periods: Vec::with_capacity(capacity * lines_per_replication * layout.bands),
+            lines: vec![Line::default(); n],
+            alert_periods: vec![0; n * layout.bands],
             lines_per_replication,
             layout,
         }
     }
 
-    pub fn push(&mut self, totals: TotalsView<'_>) {
-        self.lines.extend_from_slice(totals.lines);
-        self.alert_periods.extend_from_slice(totals.alert_periods);
+    /// Stores replication `r`'s totals.
+    pub fn set(&mut self, r: usize, totals: TotalsView<'_>) {
+        let n = self.lines_per_replication;
+        let bands = n * self.layout.bands;
+        self.lines[r * n..(r + 1) * n].clone_from_slice(totals.lines);
+        self.alert_periods[r * bands..(r + 1) * bands].copy_from_slice(totals.alert_periods);
     }
 
     pub fn len(&self) -> usize {

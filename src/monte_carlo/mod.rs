@@ -47,9 +47,6 @@ struct Partial<'s> {
     engine: Engine<'s>,
     recorder: TotalsRecorder,
     aggregate: Aggregate,
-    /// Totals of this thread's replications, and which replications they are.
-    totals: TotalsTable,
-    replications: Vec<u64>,
 }
 
 impl<'s> Partial<'s> {
@@ -58,18 +55,19 @@ impl<'s> Partial<'s> {
             engine: Engine::new(scenario),
             recorder: TotalsRecorder::new(scenario),
             aggregate: Aggregate::new(scenario),
-            totals: TotalsTable::new(scenario, 0),
-            replications: Vec::new(),
         }
     }
 
-    fn run(&mut self, seed: u64, replication: u64) {
+    /// Runs one replication and stores its totals in row `replication` of `totals`.
+    fn run(&mut self, seed: u64, replication: u64, totals: &Mutex<TotalsTable>) {
         let mut periods = self.aggregate.recorder();
         let mut both = Both(&mut self.recorder, &mut periods);
         self.engine.run(seed, replication, &mut both);
-        self.totals.push(self.recorder.totals().view());
+        totals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set(replication as usize, self.recorder.totals().view());
         self.recorder.reset();
-        self.replications.push(replication);
     }
 }
 
@@ -79,8 +77,10 @@ impl<'s> Partial<'s> {
 /// Each worker thread keeps one partial aggregate (its memory does not depend on the number
 /// of replications), and replications are handed out one at a time, so the work balances
 /// whatever each costs. Which thread runs which replication does not matter: partial
-/// aggregates merge exactly, and totals are put back in replication order.
+/// aggregates merge exactly, and each replication's totals have their own row.
 pub fn run(scenario: &Scenario, spec: RunSpec, progress: &(dyn Fn() + Sync)) -> RunOutput {
+    // Every replication's totals go straight to their row: no per-thread copies to merge.
+    let totals = Mutex::new(TotalsTable::with_rows(scenario, spec.replications as usize));
     let partials: Vec<Mutex<Option<Partial>>> = (0..rayon::current_num_threads())
         .map(|_| Mutex::new(None))
         .collect();
@@ -92,11 +92,10 @@ pub fn run(scenario: &Scenario, spec: RunSpec, progress: &(dyn Fn() + Sync)) -> 
             let worker = rayon::current_thread_index().unwrap_or(0) % partials.len();
             let mut slot = partials[worker].lock().unwrap_or_else(|e| e.into_inner());
             slot.get_or_insert_with(|| Partial::new(scenario))
-                .run(spec.seed, replication);
+                .run(spec.seed, replication, &totals);
             progress();
         });
     let mut aggregate: Option<Aggregate> = None;
-    let mut parts = Vec::new();
     let finished = partials
         .into_iter()
         .filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()));
@@ -106,20 +105,9 @@ pub fn run(scenario: &Scenario, spec: RunSpec, progress: &(dyn Fn() + Sync)) -> 
             Some(a) => a.merge(part.aggregate),
             None => aggregate = Some(part.aggregate),
         }
-        parts.push((part.replications, part.totals));
     }
     let mut aggregate = aggregate.unwrap_or_else(|| Aggregate::new(scenario));
     aggregate.flush();
-    // Totals back in replication order.
-    let mut order: Vec<(u64, usize, usize)> = parts
-        .iter()
-        .enumerate()
-        .flat_map(|(p, (ids, _))| ids.iter().enumerate().map(move |(k, &r)| (r, p, k)))
-        .collect();
-    order.sort_unstable();
-    let mut totals = TotalsTable::new(scenario, order.len());
-    for (_, p, k) in order {
-        totals.push(parts[p].1.get(k));
-    }
+    let totals = totals.into_inner().unwrap_or_else(|e| e.into_inner());
     RunOutput { totals, aggregate }
 }
