@@ -8,13 +8,13 @@
 mod aggregate;
 pub mod histogram;
 
+use std::sync::Mutex;
+
 use rayon::prelude::*;
 
 pub use aggregate::{Aggregate, METRICS, Metric, Series};
 
 use crate::engine::Engine;
-use std::sync::Mutex;
-
 use crate::metrics::{TotalsRecorder, TotalsTable};
 use crate::record::Both;
 use crate::scenario::Scenario;
@@ -42,7 +42,7 @@ pub struct RunOutput {
     pub aggregate: Aggregate,
 }
 
-/// Per-thread state: an engine, a partial aggregate and the totals of its replications.
+/// Per-thread state: an engine, a totals recorder and a partial aggregate.
 struct Partial<'s> {
     engine: Engine<'s>,
     recorder: TotalsRecorder,
