@@ -640,6 +640,13 @@ impl<'s> Engine<'s> {
             if unlimited {
                 self.flows.collected[supplier_cell] += granted;
                 self.ship_units(t, supplier_cell, cell, t + self.shelf[p], granted, delay);
+            } else if delay == 0 {
+                // Same-period delivery: stock moves ring to ring, expiry by expiry.
+                let moved = self
+                    .inventory
+                    .transfer(supplier_cell, cell, granted, oldest_first);
+                self.flows.shipped[supplier_cell] += moved;
+                self.flows.received[cell] += moved;
             } else {
                 let mut batches = std::mem::take(&mut self.batches);
                 batches.clear();

@@ -109,31 +109,55 @@ impl Inventory {
         oldest_first: bool,
         mut taken: impl FnMut(u32, u32),
     ) -> u32 {
-        let mut want = units.min(self.on_hand[cell]);
-        let got = want;
+        let got = units.min(self.on_hand[cell]);
+        let mut want = got;
         while want > 0 {
-            let e = if oldest_first {
-                self.oldest[cell]
-            } else {
-                self.newest[cell]
-            };
-            let s = self.slot(cell, e);
-            let k = self.slots[s].min(want);
+            let (e, k) = self.take_from_end(cell, want, oldest_first);
+            want -= k;
             if k > 0 {
-                self.slots[s] -= k;
-                want -= k;
                 taken(e, k);
-            }
-            if self.slots[s] == 0 {
-                if oldest_first {
-                    self.oldest[cell] += 1;
-                } else {
-                    self.newest[cell] -= 1;
-                }
             }
         }
         self.on_hand[cell] -= got;
         got
+    }
+
+    /// Moves up to `units` from cell `from` to cell `to` (same shelf life), oldest or newest
+    /// first, each unit keeping its expiry. Returns the units moved.
+    #[inline]
+    pub fn transfer(&mut self, from: usize, to: usize, units: u32, oldest_first: bool) -> u32 {
+        let got = units.min(self.on_hand[from]);
+        let mut want = got;
+        while want > 0 {
+            let (e, k) = self.take_from_end(from, want, oldest_first);
+            want -= k;
+            self.add(to, e, k);
+        }
+        self.on_hand[from] -= got;
+        got
+    }
+
+    /// Takes up to `want` units of the oldest (or newest) expiry that may hold stock, and
+    /// moves that end's hint past it once empty: (expiry, units taken). Leaves `on_hand`
+    /// to the caller.
+    #[inline]
+    fn take_from_end(&mut self, cell: usize, want: u32, oldest_first: bool) -> (u32, u32) {
+        let e = if oldest_first {
+            self.oldest[cell]
+        } else {
+            self.newest[cell]
+        };
+        let s = self.slot(cell, e);
+        let k = self.slots[s].min(want);
+        self.slots[s] -= k;
+        if self.slots[s] == 0 {
+            if oldest_first {
+                self.oldest[cell] += 1;
+            } else {
+                self.newest[cell] -= 1;
+            }
+        }
+        (e, k)
     }
 }
 
@@ -161,6 +185,20 @@ mod tests {
         assert_eq!(inv.on_hand(0), 1);
         assert_eq!(taken(&mut inv, 10, true), vec![(4, 1)]);
         assert_eq!(inv.on_hand(0), 0);
+    }
+
+    #[test]
+    fn transfer_keeps_expiries_and_order() {
+        let mut inv = Inventory::new(&[Some(5), Some(5)]);
+        inv.add(0, 3, 2);
+        inv.add(0, 5, 4);
+        assert_eq!(inv.transfer(0, 1, 3, true), 3);
+        assert_eq!((inv.on_hand(0), inv.on_hand(1)), (3, 3));
+        assert_eq!(taken(&mut inv, 3, true), vec![(5, 3)]);
+        let mut to = Vec::new();
+        inv.take(1, 10, true, |e, k| to.push((e, k)));
+        assert_eq!(to, vec![(3, 2), (5, 1)]);
+        assert_eq!(inv.transfer(0, 1, 1, true), 0);
     }
 
     #[test]
