@@ -73,7 +73,7 @@ fn draws_only(s: &Scenario, seed: u64, replication: u64, labs: &mut [VecDeque<Lo
             scales.extend(
                 c.donations
                     .iter()
-                    .map(|d| Scale::new(factor * d.weekday[weekday] * d.shock.sample(rng))),
+                    .map(|d| d.shock.scale(rng, factor * d.weekday[weekday])),
             );
             let Role::Lab(lab) = &s.sites[c.lab].role else {
                 continue;
@@ -110,7 +110,7 @@ fn draws_only(s: &Scenario, seed: u64, replication: u64, labs: &mut [VecDeque<Lo
             scales.extend(
                 hosp.demand
                     .iter()
-                    .map(|d| Scale::new(factor * d.weekday[weekday] * d.shock.sample(rng))),
+                    .map(|d| d.shock.scale(rng, factor * d.weekday[weekday])),
             );
             for p in 0..products {
                 for g in 0..groups {

@@ -409,7 +409,7 @@ impl<'s> Engine<'s> {
             self.scales.extend(
                 c.donations
                     .iter()
-                    .map(|d| Scale::new(factor * d.weekday[weekday] * d.shock.sample(rng))),
+                    .map(|d| d.shock.scale(rng, factor * d.weekday[weekday])),
             );
             for g in 0..self.cells.groups {
                 let rng = &mut self.streams[s];
@@ -681,7 +681,7 @@ impl<'s> Engine<'s> {
             self.scales.extend(
                 hosp.demand
                     .iter()
-                    .map(|d| Scale::new(factor * d.weekday[weekday] * d.shock.sample(rng))),
+                    .map(|d| d.shock.scale(rng, factor * d.weekday[weekday])),
             );
             for (p, streams) in by_product {
                 let p = *p;

@@ -273,6 +273,12 @@ impl Shock {
     pub fn sample(&self, rng: &mut Stream) -> f64 {
         self.gamma.map_or(1.0, |g| g.sample(rng))
     }
+
+    /// The period's scale for a process: its calendar `factor` times this period's shock.
+    #[inline]
+    pub fn scale(&self, rng: &mut Stream, factor: f64) -> Scale {
+        Scale::new(factor * self.sample(rng))
+    }
 }
 
 /// floor(x) plus one with probability frac(x): unbiased integer rounding.

@@ -153,11 +153,6 @@ impl Aggregate {
         self.blocks[period as usize].view(series)
     }
 
-    /// Bytes held by the histograms.
-    pub fn histogram_bytes(&self) -> usize {
-        self.blocks.iter().map(HistogramBlock::bytes).sum()
-    }
-
     /// Mean over replications.
     pub fn mean(&self, metric: Metric, period: u32, series: usize) -> f64 {
         assert_eq!(self.batched, 0, "flush the aggregate before reading means");
