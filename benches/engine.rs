@@ -4,12 +4,14 @@
 //! Run: `cargo bench --bench engine`.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use bloodsim::engine::{Engine, site_streams};
 use bloodsim::metrics::TotalsRecorder;
-use bloodsim::monte_carlo::Aggregate;
+use bloodsim::monte_carlo::histogram::Binning;
+use bloodsim::monte_carlo::{Aggregate, BATCH};
 use bloodsim::network::Role;
 use bloodsim::random::{Scale, Stream, Thinning, stochastic_round};
 use bloodsim::record::{Both, NullRecorder};
@@ -172,6 +174,14 @@ fn replication(c: &mut Criterion) {
         })
     });
     let mut aggregate = Aggregate::new(&s);
+    // A pilot batch sets the histograms' layout, as in a run.
+    for _ in 0..BATCH {
+        rep += 1;
+        engine.run(1, rep, &mut aggregate.recorder());
+    }
+    let mut ranges = vec![(u32::MAX, 0); aggregate.windows()];
+    aggregate.pilot_ranges(&mut ranges);
+    aggregate.set_binning(Arc::new(Binning::around(&ranges)));
     group.bench_function("engine + totals + per-period aggregate", |b| {
         b.iter(|| {
             rep += 1;

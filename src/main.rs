@@ -140,7 +140,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 threads: pool.current_num_threads(),
                 wall_seconds,
             };
-            let summary = report::summary(&s, &output.totals, &meta);
+            let summary = report::summary(&s, &output.totals, &output.aggregate, &meta);
+            if summary.run.approximate_percentiles > 0 {
+                eprintln!(
+                    "note: {} per-period percentiles fell beyond the range the pilot replications set and are bin floors, not exact (summary.json: run.approximate_percentiles)",
+                    summary.run.approximate_percentiles
+                );
+            }
             let periods = report::period_rows(&s, &output.aggregate);
             let reps = report::replication_rows(&s, &output.totals);
             results::write_results(&out, &summary, periods, reps).map_err(|e| {

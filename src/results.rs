@@ -57,6 +57,10 @@ pub struct RunInfo {
     pub replications: u64,
     pub threads: usize,
     pub wall_seconds: f64,
+    /// Per-period percentiles that are a histogram bin's floor rather than exact, because
+    /// the pilot replications did not reach that far (see ARCHITECTURE.md). Usually 0.
+    #[serde(default)]
+    pub approximate_percentiles: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

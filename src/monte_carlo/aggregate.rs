@@ -6,13 +6,19 @@
 //! a shortage. Everything is an integer count, so partial aggregates merge exactly in any
 //! order.
 //!
+//! The histograms' layout ([`Binning`]) is fixed from a pilot: the first [`BATCH`]
+//! replications' values, gathered in the batch below before any reaches a histogram. Every
+//! partial aggregate of a run takes the same layout, so they merge by adding counts.
+//!
 //! A histogram update touches one cache line, and there are hundreds of thousands of
 //! histograms. So each replication's on-hand values are written in order to a buffer of
 //! [`BATCH`] replications (period by period, each period's rows together), and every
-//! [`BATCH`] replications each period's histograms, stored back to back in one block, take
-//! the batch's values in one forward walk per replication.
+//! [`BATCH`] replications each period's histograms, stored back to back, take the batch's
+//! values in one forward walk per replication.
 
-use super::histogram::{Counts, HistogramBlock, bucket};
+use std::sync::Arc;
+
+use super::histogram::{Binning, Counts, Histogram, bucket};
 use crate::network::SiteId;
 use crate::record::{PeriodView, Recorder};
 use crate::scenario::Scenario;
@@ -37,8 +43,9 @@ pub enum Metric {
 
 pub const METRICS: [Metric; 3] = [Metric::OnHand, Metric::UnitsShort, Metric::Expired];
 
-/// Replications whose on-hand values wait side by side before entering the histograms.
-const BATCH: usize = 32;
+/// Replications whose on-hand values wait side by side before entering the histograms; the
+/// first batch of a run is also its pilot.
+pub const BATCH: usize = 32;
 /// In the batch: the value was too large for `u32` and went straight into its histogram.
 const ADDED: u32 = u32::MAX;
 
@@ -57,8 +64,10 @@ pub struct Aggregate {
     groups: usize,
     /// Series per block: groups + 1, or 1 without blood groups.
     block: usize,
-    /// On-hand histograms, by period (each holds every series).
-    blocks: Vec<HistogramBlock>,
+    /// Layout of the on-hand histograms, by (period, series); `None` until the pilot is done.
+    binning: Option<Arc<Binning>>,
+    /// Their counts, laid out by `binning`.
+    counts: Counts,
     /// By (metric, period, series).
     sums: Vec<u64>,
     /// Replications with unmet demand, by (period, series).
@@ -68,8 +77,6 @@ pub struct Aggregate {
     batched: usize,
     /// Batched values too large for the batch: (period, series, value).
     overflow: Vec<(usize, usize, u64)>,
-    /// Bucket range of each series in the batch (scratch for `flush`).
-    ranges: Vec<(u32, u32)>,
     /// This period's values by metric and series (scratch).
     values: [Vec<u64>; 3],
 }
@@ -84,9 +91,8 @@ impl PartialEq for Aggregate {
         self.series == other.series
             && self.periods == other.periods
             && self.replications == other.replications
-            && self.blocks.iter().zip(&other.blocks).all(|(a, b)| {
-                (0..self.series.len()).all(|i| a.view(i).trimmed() == b.view(i).trimmed())
-            })
+            && self.binning == other.binning
+            && self.counts == other.counts
             && self.sums == other.sums
             && self.shortages == other.shortages
     }
@@ -129,13 +135,13 @@ impl Aggregate {
             products: cells.products,
             groups,
             block: block_groups.len(),
-            blocks: vec![HistogramBlock::new(n); scenario.calendar.periods as usize],
+            binning: None,
+            counts: Counts::default(),
             sums: vec![0; slots * METRICS.len()],
             shortages: vec![0; slots],
             batch: vec![0; slots * BATCH],
             batched: 0,
             overflow: Vec::new(),
-            ranges: vec![(0, 0); n],
             values: [vec![0; n], vec![0; n], vec![0; n]],
         }
     }
@@ -145,12 +151,56 @@ impl Aggregate {
     }
 
     /// Distribution of units on hand (the only metric with percentiles).
-    pub fn on_hand_histogram(&self, period: u32, series: usize) -> Counts<'_> {
+    pub fn on_hand_histogram(&self, period: u32, series: usize) -> Histogram<'_> {
         assert_eq!(
             self.batched, 0,
             "flush the aggregate before reading histograms"
         );
-        self.blocks[period as usize].view(series)
+        let window = period as usize * self.series.len() + series;
+        self.binning().histogram(window, &self.counts)
+    }
+
+    fn binning(&self) -> &Binning {
+        self.binning
+            .as_deref()
+            .expect("the histograms' layout is set after the pilot")
+    }
+
+    /// Histograms: one per (period, series).
+    pub fn windows(&self) -> usize {
+        self.periods as usize * self.series.len()
+    }
+
+    /// Folds the bucket range of the batched on-hand values of each (period, series) into
+    /// `ranges` (`(min, max)`): the pilot, before the layout is fixed.
+    pub fn pilot_ranges(&self, ranges: &mut [(u32, u32)]) {
+        let n = self.series.len();
+        for (period, ranges) in ranges.chunks_exact_mut(n).enumerate() {
+            let rows = &self.batch[period * BATCH * n..(period * BATCH + self.batched) * n];
+            for row in rows.chunks_exact(n) {
+                for (range, &v) in ranges.iter_mut().zip(row) {
+                    if v != ADDED {
+                        let b = bucket(u64::from(v));
+                        *range = (range.0.min(b), range.1.max(b));
+                    }
+                }
+            }
+        }
+        for &(period, i, v) in &self.overflow {
+            let (range, b) = (&mut ranges[period * n + i], bucket(v));
+            *range = (range.0.min(b), range.1.max(b));
+        }
+    }
+
+    /// Fixes the histograms' layout (the same for every partial aggregate of a run).
+    pub fn set_binning(&mut self, binning: Arc<Binning>) {
+        assert_eq!(
+            binning.windows(),
+            self.windows(),
+            "one window per period and series"
+        );
+        self.counts = Counts::new(binning.bins());
+        self.binning = Some(binning);
     }
 
     /// Mean over replications.
@@ -166,47 +216,38 @@ impl Aggregate {
     }
 
     /// Adds the batched replications to the histograms and the on-hand sums, period by
-    /// period: each period's rows are read in order, and each period's histograms are one
-    /// block walked forwards once per replication of the batch.
+    /// period: each period's rows are read in order, and each period's histograms (back to
+    /// back in `counts`) are walked forwards once per replication of the batch.
     pub fn flush(&mut self) {
         if self.batched == 0 {
             return;
         }
+        let binning = Arc::clone(
+            self.binning
+                .as_ref()
+                .expect("the pilot fits in the first batch"),
+        );
         let n = self.series.len();
         for period in 0..self.periods as usize {
             let rows = &self.batch[period * BATCH * n..(period * BATCH + self.batched) * n];
-            let overflow = self.overflow.iter().filter(|o| o.0 == period);
-            self.ranges.fill((u32::MAX, 0));
-            for row in rows.chunks_exact(n) {
-                for (range, &v) in self.ranges.iter_mut().zip(row) {
-                    if v != ADDED {
-                        let b = bucket(u64::from(v));
-                        *range = (range.0.min(b), range.1.max(b));
-                    }
-                }
-            }
-            for &(_, i, v) in overflow.clone() {
-                let b = bucket(v);
-                self.ranges[i] = (self.ranges[i].0.min(b), self.ranges[i].1.max(b));
-            }
-            let block = &mut self.blocks[period];
-            block.cover(&self.ranges);
             // On-hand sums come first in `sums`, by (period, series).
             let sums = &mut self.sums[period * n..(period + 1) * n];
             for row in rows.chunks_exact(n) {
                 for (i, (sum, &v)) in sums.iter_mut().zip(row).enumerate() {
                     if v != ADDED {
-                        block.add(i, bucket(u64::from(v)), 1);
+                        self.counts
+                            .add_one(binning.bin(period * n + i, bucket(u64::from(v))));
                         *sum += u64::from(v);
                     }
                 }
             }
-            for &(_, i, v) in overflow {
-                block.add(i, bucket(v), 1);
-                sums[i] += v;
-            }
+        }
+        for &(period, i, v) in &self.overflow {
+            self.counts.add_one(binning.bin(period * n + i, bucket(v)));
+            self.sums[period * n + i] += v;
         }
         self.overflow.clear();
+        self.counts.settle();
         self.batched = 0;
     }
 
@@ -214,10 +255,9 @@ impl Aggregate {
     pub fn merge(&mut self, mut other: Aggregate) {
         self.flush();
         other.flush();
+        assert!(self.binning == other.binning, "partials share one layout");
         self.replications += other.replications;
-        for (a, b) in self.blocks.iter_mut().zip(&other.blocks) {
-            a.merge(b);
-        }
+        self.counts.merge(&other.counts);
         for (a, b) in self.sums.iter_mut().zip(&other.sums) {
             *a += b;
         }

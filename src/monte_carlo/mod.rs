@@ -12,7 +12,10 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-pub use aggregate::{Aggregate, METRICS, Metric, Series};
+use std::sync::Arc;
+
+pub use aggregate::{Aggregate, BATCH, METRICS, Metric, Series};
+use histogram::Binning;
 
 use crate::engine::Engine;
 use crate::metrics::{TotalsRecorder, TotalsTable};
@@ -50,11 +53,15 @@ struct Partial<'s> {
 }
 
 impl<'s> Partial<'s> {
-    fn new(scenario: &'s Scenario) -> Partial<'s> {
+    fn new(scenario: &'s Scenario, binning: Option<&Arc<Binning>>) -> Partial<'s> {
+        let mut aggregate = Aggregate::new(scenario);
+        if let Some(b) = binning {
+            aggregate.set_binning(Arc::clone(b));
+        }
         Partial {
             engine: Engine::new(scenario),
             recorder: TotalsRecorder::new(scenario),
-            aggregate: Aggregate::new(scenario),
+            aggregate,
         }
     }
 
@@ -78,23 +85,36 @@ impl<'s> Partial<'s> {
 /// of replications), and replications are handed out one at a time, so the work balances
 /// whatever each costs. Which thread runs which replication does not matter: partial
 /// aggregates merge exactly, and each replication's totals have their own row.
+///
+/// The first [`BATCH`] replications are the pilot: once they are done, their on-hand values
+/// (still in the partials' batches) set the histograms' layout, and the rest follow.
 pub fn run(scenario: &Scenario, spec: RunSpec, progress: &(dyn Fn() + Sync)) -> RunOutput {
     // Every replication's totals go straight to their row: no per-thread copies to merge.
     let totals = Mutex::new(TotalsTable::with_rows(scenario, spec.replications as usize));
     let partials: Vec<Mutex<Option<Partial>>> = (0..rayon::current_num_threads())
         .map(|_| Mutex::new(None))
         .collect();
-    (0..spec.replications)
-        .into_par_iter()
-        .for_each(|replication| {
+    let replicate = |replications: std::ops::Range<u64>, binning: Option<&Arc<Binning>>| {
+        replications.into_par_iter().for_each(|replication| {
             // Each slot is only ever locked by its own thread (the engine runs no nested
             // parallel work), so the lock is never contended.
             let worker = rayon::current_thread_index().unwrap_or(0) % partials.len();
             let mut slot = partials[worker].lock().unwrap_or_else(|e| e.into_inner());
-            slot.get_or_insert_with(|| Partial::new(scenario))
+            slot.get_or_insert_with(|| Partial::new(scenario, binning))
                 .run(spec.seed, replication, &totals);
             progress();
-        });
+        })
+    };
+    let pilot = spec.replications.min(BATCH as u64);
+    replicate(0..pilot, None);
+    let binning = Arc::new(pilot_binning(scenario, &partials));
+    for slot in &partials {
+        if let Some(p) = slot.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            p.aggregate.set_binning(Arc::clone(&binning));
+        }
+    }
+    replicate(pilot..spec.replications, Some(&binning));
+
     let mut aggregate: Option<Aggregate> = None;
     let finished = partials
         .into_iter()
@@ -106,8 +126,28 @@ pub fn run(scenario: &Scenario, spec: RunSpec, progress: &(dyn Fn() + Sync)) -> 
             None => aggregate = Some(part.aggregate),
         }
     }
-    let mut aggregate = aggregate.unwrap_or_else(|| Aggregate::new(scenario));
+    let mut aggregate = aggregate.unwrap_or_else(|| {
+        let mut empty = Aggregate::new(scenario);
+        empty.set_binning(binning);
+        empty
+    });
     aggregate.flush();
     let totals = totals.into_inner().unwrap_or_else(|e| e.into_inner());
     RunOutput { totals, aggregate }
+}
+
+/// The histograms' layout from the pilot replications' values, wherever they ran: it
+/// depends only on the scenario and the seed, never on the threads.
+fn pilot_binning(scenario: &Scenario, partials: &[Mutex<Option<Partial>>]) -> Binning {
+    let mut ranges = Vec::new();
+    for slot in partials {
+        if let Some(p) = slot.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            ranges.resize(p.aggregate.windows(), (u32::MAX, 0));
+            p.aggregate.pilot_ranges(&mut ranges);
+        }
+    }
+    if ranges.is_empty() {
+        ranges.resize(Aggregate::new(scenario).windows(), (u32::MAX, 0));
+    }
+    Binning::around(&ranges)
 }

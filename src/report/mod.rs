@@ -241,7 +241,8 @@ pub fn period_rows<'a>(
                 p95: q[4],
             };
             let h = aggregate.on_hand_histogram(period, i);
-            let quantiles = |scale: f64| QUANTILES.map(|q| h.quantile(q).map(|v| v as f64 / scale));
+            let q = h.quantiles(QUANTILES);
+            let quantiles = |scale: f64| q.map(|v| v.map(|v| v.value as f64 / scale));
             let on_hand = aggregate.mean(Metric::OnHand, period, i);
             let baseline = baselines[i];
             [
@@ -271,6 +272,24 @@ pub fn period_rows<'a>(
 
 /// The quantiles reported per period.
 pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
+
+/// Reported percentiles (period x series x quantile) that fell outside their histogram's
+/// core, set from the pilot replications, into a tail bin wider than one bucket: each is
+/// its bin's floor, not the exact order statistic.
+pub fn approximate_percentiles(aggregate: &Aggregate) -> u64 {
+    let mut count = 0;
+    for period in 0..aggregate.periods {
+        for series in 0..aggregate.series.len() {
+            let h = aggregate.on_hand_histogram(period, series);
+            count += h
+                .quantiles(QUANTILES)
+                .iter()
+                .filter(|v| v.is_some_and(|v| !v.exact))
+                .count() as u64;
+        }
+    }
+    count
+}
 
 /// Baseline demand per day behind a series, for days of supply.
 fn series_baseline(scenario: &Scenario, s: &Series) -> f64 {
@@ -354,7 +373,12 @@ pub struct RunMeta {
 }
 
 /// `summary.json`'s content.
-pub fn summary(scenario: &Scenario, totals: &TotalsTable, meta: &RunMeta) -> Summary {
+pub fn summary(
+    scenario: &Scenario,
+    totals: &TotalsTable,
+    aggregate: &Aggregate,
+    meta: &RunMeta,
+) -> Summary {
     let c = &scenario.calendar;
     Summary {
         bloodsim_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -370,6 +394,7 @@ pub fn summary(scenario: &Scenario, totals: &TotalsTable, meta: &RunMeta) -> Sum
             replications: totals.len() as u64,
             threads: meta.threads,
             wall_seconds: meta.wall_seconds,
+            approximate_percentiles: approximate_percentiles(aggregate),
         },
         time: TimeInfo {
             start: c.period_start(0).format("%Y-%m-%dT%H:%M:%S").to_string(),

@@ -68,7 +68,7 @@ fn period_means_add_up_to_replication_totals_and_headline() {
             let hist = out.aggregate.on_hand_histogram(t, series);
             let q: Vec<u64> = report::QUANTILES
                 .iter()
-                .map(|&q| hist.quantile(q).unwrap())
+                .map(|&q| hist.quantile(q).unwrap().value)
                 .collect();
             assert!(q.windows(2).all(|w| w[0] <= w[1]), "{q:?}");
             assert_eq!(hist.total(), 8);
@@ -94,8 +94,8 @@ impl bloodsim::record::Recorder for Cells {
 /// Every series of the aggregate (network, site; by group and over all groups) against
 /// values recomputed from the raw cells of each replication: exact sums, shortage counts,
 /// and quantiles as order statistics (exact below 1,024 units, the floor of the value's
-/// 0.2%-wide bucket above). 21 replications cross the aggregate's 16-replication batch, and
-/// one and two threads must agree.
+/// 0.2%-wide bucket above). 40 replications: the 32-replication pilot, which sets the
+/// histograms' layout, and 8 more that may fall beyond it; one and two threads must agree.
 #[test]
 fn every_series_matches_the_raw_cells() {
     let text = std::fs::read_to_string(concat!(
@@ -106,7 +106,7 @@ fn every_series_matches_the_raw_cells() {
     let mut scenario = parse(&text);
     let periods = 30;
     scenario.calendar.periods = periods;
-    let n = 21u64;
+    let n = 40u64;
     let spec = RunSpec {
         seed: 5,
         replications: n,
@@ -135,6 +135,7 @@ fn every_series_matches_the_raw_cells() {
     let c = scenario.cells();
     let a = &out.aggregate;
     let mut checked_groups = 0;
+    let mut approximate = 0;
     for (i, s) in a.series.iter().enumerate() {
         let sites: Vec<usize> = s.site.map_or((0..c.sites).collect(), |x| vec![x]);
         let groups: Vec<usize> = s.group.map_or((0..c.groups).collect(), |g| vec![g]);
@@ -161,13 +162,22 @@ fn every_series_matches_the_raw_cells() {
             sorted.sort_unstable();
             for q in report::QUANTILES {
                 let k = ((q * n as f64).ceil() as usize).max(1);
-                assert_eq!(
-                    a.on_hand_histogram(p, i).quantile(q),
-                    Some(bucket_floor(bucket(sorted[k - 1]))),
-                    "{s:?} period {t} q {q}"
+                let truth = bucket_floor(bucket(sorted[k - 1]));
+                let got = a.on_hand_histogram(p, i).quantile(q).unwrap();
+                // Exact, or (beyond the pilot's range, and flagged) a bin floor below it.
+                assert!(
+                    got.value == truth || (!got.exact && got.value < truth),
+                    "{s:?} period {t} q {q}: {got:?} vs {truth}"
                 );
+                approximate += usize::from(!got.exact);
             }
         }
     }
     assert!(checked_groups > 0, "no site-by-group series");
+    // The pilot's margin holds almost every later value: percentiles are exact.
+    assert_eq!(approximate as u64, report::approximate_percentiles(a));
+    assert!(
+        approximate * 1000 <= a.windows() * 5,
+        "{approximate} approximate"
+    );
 }

@@ -253,6 +253,7 @@ pub fn write_results(dir: &Path, shape: &Shape) {
             replications: shape.replications,
             threads: 2,
             wall_seconds: 12.5,
+            approximate_percentiles: 0,
         },
         time: TimeInfo {
             start: "2025-01-01T00:00:00".to_string(),
