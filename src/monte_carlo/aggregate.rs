@@ -46,7 +46,7 @@ pub const METRICS: [Metric; 3] = [Metric::OnHand, Metric::UnitsShort, Metric::Ex
 /// Replications whose on-hand values wait side by side before entering the histograms; the
 /// first batch of a run is also its pilot.
 pub const BATCH: usize = 32;
-/// In the batch: the value was too large for `u32` and went straight into its histogram.
+/// In the batch: the value was too large for `u32` and waits in `overflow` instead.
 const ADDED: u32 = u32::MAX;
 
 /// Mergeable accumulators for all periods and series.

@@ -8,11 +8,9 @@
 mod aggregate;
 pub mod histogram;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
-
-use std::sync::Arc;
 
 pub use aggregate::{Aggregate, BATCH, METRICS, Metric, Series};
 use histogram::Binning;
