@@ -42,7 +42,8 @@ fn run_cli(threads: &str, seed: &str, out: &std::path::Path) {
             "run",
             KOREA,
             "--replications",
-            "6",
+            // More than the 32 pilot replications, so both phases of a run are compared.
+            "40",
             "--seed",
             seed,
             "--threads",
