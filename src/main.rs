@@ -141,10 +141,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 wall_seconds,
             };
             let summary = report::summary(&s, &output.totals, &output.aggregate, &meta);
-            if summary.run.approximate_percentiles > 0 {
+            let approximate = summary.run.approximate_percentiles;
+            if approximate > 0 && !quiet {
+                let reported = output.aggregate.windows() as f64 * report::QUANTILES.len() as f64;
                 eprintln!(
-                    "note: {} per-period percentiles fell beyond the range the pilot replications set and are bin floors, not exact (summary.json: run.approximate_percentiles)",
-                    summary.run.approximate_percentiles
+                    "note: {approximate} of {reported} per-period percentiles ({:.3}%) lie beyond the range set by the first 32 replications and are reported as the floor of a coarser bin (see ARCHITECTURE.md)",
+                    100.0 * approximate as f64 / reported
                 );
             }
             let periods = report::period_rows(&s, &output.aggregate);
