@@ -79,6 +79,8 @@ pub struct Aggregate {
     overflow: Vec<(usize, usize, u64)>,
     /// This period's values by metric and series (scratch).
     values: [Vec<u64>; 3],
+    /// One metric's network totals by product and group (scratch).
+    network: Vec<u64>,
 }
 
 impl PartialEq for Aggregate {
@@ -143,6 +145,7 @@ impl Aggregate {
             batched: 0,
             overflow: Vec::new(),
             values: [vec![0; n], vec![0; n], vec![0; n]],
+            network: vec![0; cells.products * groups],
         }
     }
 
@@ -280,57 +283,49 @@ impl Aggregate {
         }
     }
 
-    /// This period's value of every series, into `values`.
+    /// This period's value of every series, into `values`. A site's cells (by product,
+    /// then group) are contiguous, so the network is a sum of equal slices and each
+    /// site's block a copy of its slice with the all-groups sums in between.
     fn compute_values(&mut self, v: &PeriodView<'_>) {
-        let (groups, block) = (self.groups, self.block);
-        let [on_hand, short, expired] = &mut self.values;
-        let network = self.products * block;
-        on_hand[..network].fill(0);
-        short[..network].fill(0);
-        expired[..network].fill(0);
-        // The network: every site (labs hold expiring units too), by product and group.
-        for s in 0..v.cells.sites {
-            for p in 0..self.products {
-                let cells = (s * self.products + p) * groups..(s * self.products + p + 1) * groups;
-                let out = p * block..p * block + groups;
-                for (x, cell) in [&mut *on_hand, &mut *short, &mut *expired]
-                    .into_iter()
-                    .zip([v.on_hand, &v.flows.unmet, &v.flows.expired])
-                {
-                    for (o, &c) in x[out.clone()].iter_mut().zip(&cell[cells.clone()]) {
-                        *o += u64::from(c);
-                    }
+        let per_site = self.products * self.groups;
+        let per_block = self.products * self.block;
+        let sources = [v.on_hand, &v.flows.unmet[..], &v.flows.expired[..]];
+        for (values, cells) in self.values.iter_mut().zip(sources) {
+            let network = &mut self.network[..per_site];
+            network.fill(0);
+            for site in cells.chunks_exact(per_site) {
+                for (sum, &c) in network.iter_mut().zip(site) {
+                    *sum += u64::from(c);
                 }
             }
-        }
-        let sites = self.stock_sites.iter().enumerate();
-        let site_blocks = sites.map(|(b, &s)| (Some(s), network + b * network));
-        for (site, start) in [(None, 0)].into_iter().chain(site_blocks) {
-            for p in 0..self.products {
-                let first = start + p * block;
-                let all = first + block - 1;
-                if let Some(s) = site {
-                    for g in 0..groups {
-                        let c = (s * self.products + p) * groups + g;
-                        if block > 1 {
-                            on_hand[first + g] = u64::from(v.on_hand[c]);
-                            short[first + g] = u64::from(v.flows.unmet[c]);
-                            expired[first + g] = u64::from(v.flows.expired[c]);
-                        }
-                    }
-                }
-                if block > 1 {
-                    for x in [&mut *on_hand, &mut *short, &mut *expired] {
-                        x[all] = x[first..all].iter().sum();
-                    }
-                } else if let Some(s) = site {
-                    let c = s * self.products + p;
-                    on_hand[all] = u64::from(v.on_hand[c]);
-                    short[all] = u64::from(v.flows.unmet[c]);
-                    expired[all] = u64::from(v.flows.expired[c]);
-                }
+            let (out, sites) = values.split_at_mut(per_block);
+            write_block(out, network, self.groups);
+            for (out, &s) in sites.chunks_exact_mut(per_block).zip(&self.stock_sites) {
+                write_block(out, &cells[s * per_site..(s + 1) * per_site], self.groups);
             }
         }
+    }
+}
+
+/// One block of series from one site's (or the network's) cells: per product, each
+/// group's value and then their sum; or the product's single value without blood groups.
+fn write_block<T: Copy + Into<u64>>(out: &mut [u64], cells: &[T], groups: usize) {
+    if groups == 1 {
+        for (o, &c) in out.iter_mut().zip(cells) {
+            *o = c.into();
+        }
+        return;
+    }
+    for (out, cells) in out
+        .chunks_exact_mut(groups + 1)
+        .zip(cells.chunks_exact(groups))
+    {
+        let mut all = 0;
+        for (o, &c) in out.iter_mut().zip(cells) {
+            *o = c.into();
+            all += *o;
+        }
+        out[groups] = all;
     }
 }
 
