@@ -10,7 +10,6 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 use bloodsim::engine::{Engine, site_streams};
 use bloodsim::metrics::TotalsRecorder;
-use bloodsim::monte_carlo::histogram::Binning;
 use bloodsim::monte_carlo::{Aggregate, BATCH};
 use bloodsim::network::Role;
 use bloodsim::random::{Scale, Stream, Thinning, stochastic_round};
@@ -179,9 +178,8 @@ fn replication(c: &mut Criterion) {
         rep += 1;
         engine.run(1, rep, &mut aggregate.recorder());
     }
-    let mut ranges = vec![(u32::MAX, 0); aggregate.windows()];
-    aggregate.pilot_ranges(&mut ranges);
-    aggregate.set_binning(Arc::new(Binning::around(&ranges)));
+    let binning = Aggregate::pilot_binning([&aggregate]).expect("a pilot ran");
+    aggregate.set_binning(Arc::new(binning));
     group.bench_function("engine + totals + per-period aggregate", |b| {
         b.iter(|| {
             rep += 1;

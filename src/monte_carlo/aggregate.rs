@@ -174,9 +174,20 @@ impl Aggregate {
         self.periods as usize * self.series.len()
     }
 
+    /// The histograms' layout from the pilot replications' on-hand values, still in the
+    /// batches of the aggregates that ran them (`None` when there are none).
+    pub fn pilot_binning<'a>(pilots: impl IntoIterator<Item = &'a Aggregate>) -> Option<Binning> {
+        let mut ranges = Vec::new();
+        for pilot in pilots {
+            ranges.resize(pilot.windows(), (u32::MAX, 0));
+            pilot.pilot_ranges(&mut ranges);
+        }
+        (!ranges.is_empty()).then(|| Binning::around(&ranges))
+    }
+
     /// Folds the bucket range of the batched on-hand values of each (period, series) into
-    /// `ranges` (`(min, max)`): the pilot, before the layout is fixed.
-    pub fn pilot_ranges(&self, ranges: &mut [(u32, u32)]) {
+    /// `ranges` (`(min, max)`).
+    fn pilot_ranges(&self, ranges: &mut [(u32, u32)]) {
         let n = self.series.len();
         for (period, ranges) in ranges.chunks_exact_mut(n).enumerate() {
             let rows = &self.batch[period * BATCH * n..(period * BATCH + self.batched) * n];

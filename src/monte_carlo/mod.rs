@@ -105,13 +105,20 @@ pub fn run(scenario: &Scenario, spec: RunSpec, progress: &(dyn Fn() + Sync)) -> 
     };
     let pilot = spec.replications.min(BATCH as u64);
     replicate(0..pilot, None);
-    let binning = Arc::new(pilot_binning(scenario, &partials));
-    for slot in &partials {
-        if let Some(p) = slot.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-            p.aggregate.set_binning(Arc::clone(&binning));
+    // The layout depends only on the pilot replications, never on which threads ran them.
+    let mut slots: Vec<_> = partials
+        .iter()
+        .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+        .collect();
+    let pilots = slots.iter().filter_map(|slot| slot.as_ref());
+    let binning = Aggregate::pilot_binning(pilots.map(|p| &p.aggregate)).map(Arc::new);
+    if let Some(binning) = &binning {
+        for p in slots.iter_mut().filter_map(|slot| slot.as_mut()) {
+            p.aggregate.set_binning(Arc::clone(binning));
         }
     }
-    replicate(pilot..spec.replications, Some(&binning));
+    drop(slots);
+    replicate(pilot..spec.replications, binning.as_ref());
 
     let mut aggregate: Option<Aggregate> = None;
     let finished = partials
@@ -125,27 +132,13 @@ pub fn run(scenario: &Scenario, spec: RunSpec, progress: &(dyn Fn() + Sync)) -> 
         }
     }
     let mut aggregate = aggregate.unwrap_or_else(|| {
+        // No replications: empty histograms.
         let mut empty = Aggregate::new(scenario);
-        empty.set_binning(binning);
+        let nothing = vec![(u32::MAX, 0); empty.windows()];
+        empty.set_binning(Arc::new(Binning::around(&nothing)));
         empty
     });
     aggregate.flush();
     let totals = totals.into_inner().unwrap_or_else(|e| e.into_inner());
     RunOutput { totals, aggregate }
-}
-
-/// The histograms' layout from the pilot replications' values, wherever they ran: it
-/// depends only on the scenario and the seed, never on the threads.
-fn pilot_binning(scenario: &Scenario, partials: &[Mutex<Option<Partial>>]) -> Binning {
-    let mut ranges = Vec::new();
-    for slot in partials {
-        if let Some(p) = slot.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            ranges.resize(p.aggregate.windows(), (u32::MAX, 0));
-            p.aggregate.pilot_ranges(&mut ranges);
-        }
-    }
-    if ranges.is_empty() {
-        ranges.resize(Aggregate::new(scenario).windows(), (u32::MAX, 0));
-    }
-    Binning::around(&ranges)
 }

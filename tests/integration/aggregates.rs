@@ -6,15 +6,21 @@ use bloodsim::report;
 
 use crate::support::parse;
 
-#[test]
-fn period_means_add_up_to_replication_totals_and_headline() {
+/// korea-baseline cut to its first `periods` periods.
+fn korea(periods: u32) -> bloodsim::scenario::Scenario {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/scenarios/korea-baseline.toml"
     ))
     .unwrap();
     let mut scenario = parse(&text);
-    scenario.calendar.periods = 90;
+    scenario.calendar.periods = periods;
+    scenario
+}
+
+#[test]
+fn period_means_add_up_to_replication_totals_and_headline() {
+    let scenario = korea(90);
     let spec = RunSpec {
         seed: 3,
         replications: 8,
@@ -98,14 +104,8 @@ impl bloodsim::record::Recorder for Cells {
 /// histograms' layout, and 8 more that may fall beyond it; one and two threads must agree.
 #[test]
 fn every_series_matches_the_raw_cells() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scenarios/korea-baseline.toml"
-    ))
-    .unwrap();
-    let mut scenario = parse(&text);
     let periods = 30;
-    scenario.calendar.periods = periods;
+    let scenario = korea(periods);
     let n = 40u64;
     let spec = RunSpec {
         seed: 5,
