@@ -21,7 +21,7 @@ use std::collections::VecDeque;
 
 use crate::inventory::Inventory;
 use crate::network::{Role, SiteId};
-use crate::policy::{ReviewTiming, UnmetDemand, allocate};
+use crate::policy::{OrderUpTo, ReviewTiming, UnmetDemand, allocate};
 use crate::random::{Scale, Stream, Thinning, stochastic_round, stream};
 use crate::record::{Flows, Issue, PeriodView, Recorder};
 use crate::scenario::{Cells, Scenario};
@@ -122,7 +122,7 @@ pub struct Engine<'s> {
     stock_sites: Vec<SiteId>,
     /// Sites that supply hospitals, and the hospitals each site supplies, in site order.
     suppliers: Vec<SiteId>,
-    clients: Vec<Vec<SiteId>>,
+    clients: Vec<Vec<Client<'s>>>,
     /// Demand streams of each hospital grouped by product: (product, stream indices).
     demand_by_product: Vec<Vec<(usize, Vec<usize>)>>,
     /// Review timings some hospital uses (the other pass is skipped).
@@ -134,12 +134,23 @@ pub struct Engine<'s> {
     scales: Vec<Scale>,
     due: Vec<bool>,
     requests: Vec<u32>,
-    priorities: Vec<u32>,
+    /// Priority of each client, by supplier (for `allocate`).
+    priorities: Vec<Vec<u32>>,
     grants: Vec<u32>,
     /// Demand not met from the patient's own group, awaiting substitutes.
     shortfalls: Vec<Shortfall>,
     /// (expiry, units) drawn from a hub's stock for one shipment.
     batches: Vec<(u32, u32)>,
+}
+
+/// A hospital as its supplier sees it when filling orders.
+#[derive(Debug, Clone, Copy)]
+struct Client<'s> {
+    site: SiteId,
+    lead_time: u32,
+    priority: u32,
+    /// Replenishment rule per product.
+    rules: &'s [Option<OrderUpTo>],
 }
 
 impl<'s> Engine<'s> {
@@ -169,8 +180,13 @@ impl<'s> Engine<'s> {
             .unwrap_or(0);
         let n_sites = scenario.sites.len();
         let mut clients = vec![Vec::new(); n_sites];
-        for (i, h) in scenario.hospitals() {
-            clients[h.supplier].push(i);
+        for (site, h) in scenario.hospitals() {
+            clients[h.supplier].push(Client {
+                site,
+                lead_time: h.lead_time,
+                priority: h.priority,
+                rules: &h.replenishment,
+            });
         }
         let demand_by_product = scenario
             .sites
@@ -219,7 +235,6 @@ impl<'s> Engine<'s> {
                 .filter(|&s| scenario.sites[s].role.holds_stock())
                 .collect(),
             suppliers: (0..n_sites).filter(|&s| !clients[s].is_empty()).collect(),
-            clients,
             demand_by_product,
             timings_used,
             discards: scenario
@@ -233,8 +248,12 @@ impl<'s> Engine<'s> {
             scales: Vec::new(),
             due: vec![false; most_clients],
             requests: vec![0; most_clients],
-            priorities: vec![0; most_clients],
+            priorities: clients
+                .iter()
+                .map(|c| c.iter().map(|c| c.priority).collect())
+                .collect(),
             grants: vec![0; most_clients],
+            clients,
             shortfalls: Vec::new(),
             batches: Vec::new(),
         }
@@ -570,30 +589,23 @@ impl<'s> Engine<'s> {
     /// Marks which clients of `supplier` review `p` now (in `due`); true if any does.
     fn mark_due(&mut self, t: u32, timing: ReviewTiming, supplier: SiteId, p: usize) -> bool {
         let mut any = false;
-        for (k, &h) in self.clients[supplier].iter().enumerate() {
-            let due = match &self.scenario.sites[h].role {
-                Role::Hospital(hosp) => hosp.replenishment[p]
-                    .as_ref()
-                    .is_some_and(|rule| rule.timing == timing && rule.reviews_in(t)),
-                _ => false,
-            };
-            self.due[k] = due;
-            any |= due;
+        for (due, client) in self.due.iter_mut().zip(&self.clients[supplier]) {
+            *due = client.rules[p]
+                .as_ref()
+                .is_some_and(|rule| rule.timing == timing && rule.reviews_in(t));
+            any |= *due;
         }
         any
     }
 
     fn fill_orders(&mut self, t: u32, supplier: SiteId, unlimited: bool, p: usize, g: usize) {
-        let n = self.clients[supplier].len();
+        let clients = &self.clients[supplier];
+        let n = clients.len();
         let mut any = false;
-        for k in 0..n {
-            let h = self.clients[supplier][k];
-            let Role::Hospital(hosp) = &self.scenario.sites[h].role else {
-                continue;
-            };
-            let quantity = match &hosp.replenishment[p] {
+        for (k, client) in clients.iter().enumerate() {
+            let quantity = match &client.rules[p] {
                 Some(rule) if self.due[k] => {
-                    let cell = self.cells.index(h, p, g);
+                    let cell = self.cells.index(client.site, p, g);
                     let position = i64::from(self.inventory.on_hand(cell))
                         + i64::from(self.in_transit[cell])
                         - i64::from(self.backlog[cell]);
@@ -602,7 +614,6 @@ impl<'s> Engine<'s> {
                 _ => 0,
             };
             self.requests[k] = quantity;
-            self.priorities[k] = hosp.priority;
             any |= quantity > 0;
         }
         if !any {
@@ -611,36 +622,44 @@ impl<'s> Engine<'s> {
         let supplier_cell = self.cells.index(supplier, p, g);
         if unlimited {
             self.grants[..n].copy_from_slice(&self.requests[..n]);
+        } else if n == 1 {
+            // What `allocate` gives a single client under any rule.
+            self.grants[0] = self.requests[0].min(self.inventory.on_hand(supplier_cell));
         } else {
             let available = self.inventory.on_hand(supplier_cell);
             allocate(
                 self.scenario.allocation,
                 available,
                 &self.requests[..n],
-                &self.priorities[..n],
+                &self.priorities[supplier],
                 &mut self.grants[..n],
             );
         }
         let oldest_first = self.scenario.issuing.oldest_first();
         for k in 0..n {
-            let (h, ordered, granted) =
-                (self.clients[supplier][k], self.requests[k], self.grants[k]);
+            let (ordered, granted) = (self.requests[k], self.grants[k]);
             if ordered == 0 {
                 continue;
             }
-            let Role::Hospital(hosp) = &self.scenario.sites[h].role else {
-                continue;
-            };
-            let delay = hosp.lead_time;
-            let cell = self.cells.index(h, p, g);
+            let Client {
+                site, lead_time, ..
+            } = self.clients[supplier][k];
+            let cell = self.cells.index(site, p, g);
             self.flows.ordered[cell] += ordered;
             if granted == 0 {
                 continue;
             }
             if unlimited {
                 self.flows.collected[supplier_cell] += granted;
-                self.ship_units(t, supplier_cell, cell, t + self.shelf[p], granted, delay);
-            } else if delay == 0 {
+                self.ship_units(
+                    t,
+                    supplier_cell,
+                    cell,
+                    t + self.shelf[p],
+                    granted,
+                    lead_time,
+                );
+            } else if lead_time == 0 {
                 // Same-period delivery: stock moves ring to ring, expiry by expiry.
                 let moved = self
                     .inventory
@@ -655,7 +674,7 @@ impl<'s> Engine<'s> {
                         batches.push((e, units))
                     });
                 for &(expiry, units) in &batches {
-                    self.ship_units(t, supplier_cell, cell, expiry, units, delay);
+                    self.ship_units(t, supplier_cell, cell, expiry, units, lead_time);
                 }
                 self.batches = batches;
             }
