@@ -173,6 +173,15 @@ pub fn render_report(data: &ResultsData) -> Result<String, PlotError> {
         ("replications", s.run.replications.to_string()),
         ("threads", s.run.threads.to_string()),
         ("wall time", format!("{:.1} s", s.run.wall_seconds)),
+        (
+            "approximate percentiles",
+            match s.run.approximate_percentiles {
+                0 => "none: every per-period percentile is exact".to_string(),
+                n => format!(
+                    "{n} per-period percentiles lie beyond the range the first 32 replications set, and are the floor of a coarser histogram bin"
+                ),
+            },
+        ),
         ("start", escape(&s.time.start)),
         ("period length", format!("{} hours", s.time.period_hours)),
         (
