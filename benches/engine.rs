@@ -12,7 +12,7 @@ use bloodsim::engine::{Engine, site_streams};
 use bloodsim::metrics::TotalsRecorder;
 use bloodsim::monte_carlo::{Aggregate, BATCH};
 use bloodsim::network::Role;
-use bloodsim::random::{Scale, Stream, Thinning, stochastic_round};
+use bloodsim::random::{Scale, Stream, Thinning, period_scales, stochastic_round};
 use bloodsim::record::{Both, NullRecorder};
 use bloodsim::scenario::{self, Scenario};
 
@@ -69,13 +69,8 @@ fn draws_only(s: &Scenario, seed: u64, replication: u64, labs: &mut [VecDeque<Lo
             if factor <= 0.0 {
                 continue;
             }
-            scales.clear();
-            let rng = &mut streams[site];
-            scales.extend(
-                c.donations
-                    .iter()
-                    .map(|d| d.shock.scale(rng, factor * d.weekday[weekday])),
-            );
+            let processes = c.donations.iter().map(|d| (&d.shock, d.weekday[weekday]));
+            period_scales(&mut scales, &mut streams[site], factor, processes);
             let Role::Lab(lab) = &s.sites[c.lab].role else {
                 continue;
             };
@@ -106,13 +101,8 @@ fn draws_only(s: &Scenario, seed: u64, replication: u64, labs: &mut [VecDeque<Lo
                 continue;
             };
             let factor = hosp.day_factor[day];
-            scales.clear();
-            let rng = &mut streams[h];
-            scales.extend(
-                hosp.demand
-                    .iter()
-                    .map(|d| d.shock.scale(rng, factor * d.weekday[weekday])),
-            );
+            let processes = hosp.demand.iter().map(|d| (&d.shock, d.weekday[weekday]));
+            period_scales(&mut scales, &mut streams[h], factor, processes);
             for p in 0..products {
                 for g in 0..groups {
                     for (k, d) in hosp.demand.iter().enumerate() {

@@ -22,7 +22,7 @@ use std::collections::VecDeque;
 use crate::inventory::Inventory;
 use crate::network::{Role, SiteId};
 use crate::policy::{OrderUpTo, ReviewTiming, UnmetDemand, allocate};
-use crate::random::{Scale, Stream, Thinning, stochastic_round, stream};
+use crate::random::{Scale, Stream, Thinning, period_scales, stochastic_round, stream};
 use crate::record::{Flows, Issue, PeriodView, Recorder};
 use crate::scenario::{Cells, Scenario};
 
@@ -423,13 +423,8 @@ impl<'s> Engine<'s> {
             if factor <= 0.0 {
                 continue;
             }
-            self.scales.clear();
-            let rng = &mut self.streams[s];
-            self.scales.extend(
-                c.donations
-                    .iter()
-                    .map(|d| d.shock.scale(rng, factor * d.weekday[weekday])),
-            );
+            let processes = c.donations.iter().map(|d| (&d.shock, d.weekday[weekday]));
+            period_scales(&mut self.scales, &mut self.streams[s], factor, processes);
             for g in 0..self.cells.groups {
                 let rng = &mut self.streams[s];
                 let mut donations = 0u32;
@@ -695,13 +690,8 @@ impl<'s> Engine<'s> {
                 continue;
             };
             let factor = self.conditions.demand[h];
-            self.scales.clear();
-            let rng = &mut self.streams[h];
-            self.scales.extend(
-                hosp.demand
-                    .iter()
-                    .map(|d| d.shock.scale(rng, factor * d.weekday[weekday])),
-            );
+            let processes = hosp.demand.iter().map(|d| (&d.shock, d.weekday[weekday]));
+            period_scales(&mut self.scales, &mut self.streams[h], factor, processes);
             for (p, streams) in by_product {
                 let p = *p;
                 let mut residual = std::mem::take(&mut self.shortfalls);

@@ -281,6 +281,23 @@ impl Shock {
     }
 }
 
+/// The period's scales of one site's count processes, in process order, into `scales`:
+/// each the site's `factor` times the process's weekday multiplier and its shock (drawn
+/// from the site's stream in that order).
+pub fn period_scales<'a>(
+    scales: &mut Vec<Scale>,
+    rng: &mut Stream,
+    factor: f64,
+    processes: impl IntoIterator<Item = (&'a Shock, f64)>,
+) {
+    scales.clear();
+    scales.extend(
+        processes
+            .into_iter()
+            .map(|(shock, weekday)| shock.scale(rng, factor * weekday)),
+    );
+}
+
 /// floor(x) plus one with probability frac(x): unbiased integer rounding.
 pub fn stochastic_round(rng: &mut Stream, x: f64) -> u32 {
     if x <= 0.0 {
