@@ -7,6 +7,7 @@
 //! [`report`] turns aggregates into tables and rows, [`results`] reads and writes the
 //! results directory, and [`plot`] draws charts from it.
 
+pub mod alert;
 pub mod blood;
 pub mod calendar;
 pub mod demand;

@@ -11,7 +11,7 @@ use super::{AlertLevel, Costs, InitialLot, ProductSpec, Scenario};
 use crate::blood::{GroupSystem, Product};
 use crate::calendar::{Calendar, PERIOD_HOURS_ALLOWED};
 use crate::demand::DemandStream;
-use crate::network::{Collection, Hospital, Lab, Role, Site, SiteId};
+use crate::network::{Collection, Hospital, Lab, Role, Site, SiteId, Topology};
 use crate::policy::OrderUpTo;
 use crate::random::{Count, CountDistribution, MAX_REQUEST_UNITS, Shock, SizeTable};
 use crate::supply::{DonationKind, DonationStream};
@@ -169,6 +169,7 @@ impl Validator<'_> {
             groups,
             donor_frequencies: ctx.donor,
             products: product_specs,
+            topology: Topology::new(&sites),
             sites,
             issuing: raw.policy.issuing,
             unmet_demand: raw.policy.unmet_demand,
