@@ -12,6 +12,7 @@ pub mod blood;
 pub mod calendar;
 pub mod demand;
 pub mod engine;
+pub mod events;
 pub mod inventory;
 pub mod metrics;
 pub mod monte_carlo;

@@ -3,13 +3,14 @@
 
 use super::labs::release;
 use super::state::Transit;
-use super::{Model, State};
+use super::{Conditions, Model, State};
 use crate::random::Stream;
 use crate::record::Flows;
 
 pub(super) fn arrivals(
     model: &Model,
     t: u32,
+    conditions: &Conditions,
     state: &mut State,
     flows: &mut Flows,
     streams: &mut [Stream],
@@ -38,7 +39,15 @@ pub(super) fn arrivals(
             }
             Transit::Processed { lab, lot } => {
                 let lab = lab as usize;
-                release(model, t, lab, lot, state, flows, &mut streams[lab]);
+                release(
+                    model,
+                    t,
+                    conditions,
+                    (lab, lot),
+                    state,
+                    flows,
+                    &mut streams[lab],
+                );
             }
         }
     }

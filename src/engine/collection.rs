@@ -54,6 +54,7 @@ pub(super) fn collection(
                 *carry = total - f64::from(units[p]);
             }
             let lot = LabLot {
+                source: s as u32,
                 hub: c.hub as u32,
                 hub_delay: c.lab_to_hub,
                 group: g as u8,
@@ -61,7 +62,8 @@ pub(super) fn collection(
                 donations,
                 units,
             };
-            state.send_to_lab(flows, cells, t, (s, c.lab), c.to_lab, lot);
+            let delay = c.to_lab + conditions.to_lab_delay[s];
+            state.send_to_lab(flows, cells, t, (s, c.lab), delay, lot);
         }
     }
 }

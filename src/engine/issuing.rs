@@ -38,8 +38,13 @@ pub(super) fn demand<R: Recorder>(
             continue;
         };
         let rng = &mut streams[h];
-        let processes = hosp.demand.iter().map(|d| (&d.shock, d.weekday[weekday]));
-        period_scales(scales, rng, conditions.demand[h], processes);
+        let processes = hosp.demand.iter().map(|d| {
+            (
+                &d.shock,
+                d.weekday[weekday] * conditions.demand(h, d.product),
+            )
+        });
+        period_scales(scales, rng, 1.0, processes);
         for (p, stream_ids) in by_product {
             let mut issuer = Issuer {
                 model,

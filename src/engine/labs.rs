@@ -19,9 +19,12 @@ pub(super) fn processing(
         let Role::Lab(spec) = &model.scenario.sites[lab].role else {
             continue;
         };
+        let factor = conditions.lab_capacity[lab];
         let mut credit = match spec.capacity_per_period {
-            Some(c) => state.lab_credit[lab] + c * conditions.lab_capacity[lab],
-            None => f64::INFINITY,
+            Some(c) => state.lab_credit[lab] + c * factor,
+            // An unlimited lab is open or, under an outage, closed.
+            None if factor > 0.0 => f64::INFINITY,
+            None => 0.0,
         };
         while credit >= 1.0 {
             let Some(front) = state.lab_queue[lab].front_mut() else {
@@ -38,7 +41,15 @@ pub(super) fn processing(
             }
             credit -= f64::from(k);
             if spec.processing == 0 {
-                release(model, t, lab, batch, state, flows, &mut streams[lab]);
+                release(
+                    model,
+                    t,
+                    conditions,
+                    (lab, batch),
+                    state,
+                    flows,
+                    &mut streams[lab],
+                );
             } else {
                 let item = Transit::Processed {
                     lab: lab as u32,
@@ -61,8 +72,8 @@ pub(super) fn processing(
 pub(super) fn release(
     model: &Model,
     t: u32,
-    lab: SiteId,
-    lot: LabLot,
+    conditions: &Conditions,
+    (lab, lot): (SiteId, LabLot),
     state: &mut State,
     flows: &mut Flows,
     rng: &mut Stream,
@@ -95,7 +106,7 @@ pub(super) fn release(
             to: cells.index(lot.hub as usize, p, lot.group as usize),
             expiry,
             units: released,
-            delay: lot.hub_delay,
+            delay: lot.hub_delay + conditions.to_hub_delay[lot.source as usize],
         };
         state.ship_units(flows, t, shipment);
     }

@@ -1,13 +1,14 @@
 //! One replication of the supply network, period by period.
 //!
 //! The engine is pure and deterministic: no I/O, no clock, no globals. Randomness comes only
-//! from per-process streams derived from (seed, process name, replication); results go only
-//! to a [`Recorder`]. It has four parts:
+//! from per-process streams derived from (seed, process name, replication, period); results
+//! go only to a [`Recorder`]. It has four parts:
 //!
 //! - the [`Model`]: the scenario compiled into lookup tables, fixed for a run;
 //! - the [`State`]: everything a replication carries from one period to the next, one value
 //!   that can be cloned to branch a replication;
-//! - the period's [`Conditions`]: multipliers on rates by site (calendar, events);
+//! - the period's [`Conditions`]: multipliers on rates by site and extra transport time,
+//!   set by the calendar and the scenario's [`events`](crate::events);
 //! - the steps, one module each, in this order within a period (ARCHITECTURE.md explains
 //!   each):
 //!
@@ -37,9 +38,10 @@ pub use conditions::Conditions;
 pub use model::Model;
 pub use state::State;
 
+use crate::events;
 use crate::network::Role;
 use crate::policy::ReviewTiming;
-use crate::random::{Scale, Stream, stream};
+use crate::random::{ProcessKey, Scale, Stream};
 use crate::record::{Flows, PeriodView, Recorder};
 use crate::scenario::Scenario;
 
@@ -53,13 +55,13 @@ pub fn run_replication<R: Recorder>(
     Engine::new(scenario).run(seed, replication, recorder);
 }
 
-/// The random stream of each site's process (donations at a collection site, testing at a
+/// The key of each site's random process (donations at a collection site, testing at a
 /// lab, demand at a hospital) in one replication, by site.
-pub fn site_streams(
+pub fn site_keys(
     scenario: &Scenario,
     seed: u64,
     replication: u64,
-) -> impl Iterator<Item = Stream> + '_ {
+) -> impl Iterator<Item = ProcessKey> + '_ {
     scenario.sites.iter().map(move |site| {
         let process = match site.role {
             Role::Collection(_) => "donations",
@@ -67,8 +69,50 @@ pub fn site_streams(
             Role::Hospital(_) => "demand",
             Role::Hub | Role::Supplier => "none",
         };
-        stream(seed, &format!("{process}/{}", site.name), replication)
+        ProcessKey::new(seed, &format!("{process}/{}", site.name), replication)
     })
+}
+
+/// The random streams of one replication: each site's process key, its stream for the
+/// current period, and the words it drew in earlier periods.
+#[derive(Debug, Clone, Default)]
+struct Streams {
+    keys: Vec<ProcessKey>,
+    current: Vec<Stream>,
+    earlier_words: Vec<u128>,
+}
+
+impl Streams {
+    fn start(&mut self, keys: impl Iterator<Item = ProcessKey>) {
+        self.keys.clear();
+        self.keys.extend(keys);
+        self.current.clear();
+        self.current.extend(self.keys.iter().map(|k| k.stream(0)));
+        self.earlier_words.clear();
+        self.earlier_words.resize(self.keys.len(), 0);
+    }
+
+    /// Every process's stream for period `t`, from its start.
+    fn begin_period(&mut self, t: u32) {
+        for ((rng, key), words) in self
+            .current
+            .iter_mut()
+            .zip(&self.keys)
+            .zip(&mut self.earlier_words)
+        {
+            *words += rng.get_word_pos();
+            *rng = key.stream(t);
+        }
+    }
+
+    fn words_drawn(&self) -> Vec<u128> {
+        let now = self.current.iter().map(|s| s.get_word_pos());
+        self.earlier_words
+            .iter()
+            .zip(now)
+            .map(|(a, b)| a + b)
+            .collect()
+    }
 }
 
 /// Scratch space the steps reuse every period.
@@ -87,7 +131,7 @@ pub struct Engine<'s> {
     state: State,
     conditions: Conditions,
     flows: Flows,
-    streams: Vec<Stream>,
+    streams: Streams,
     scratch: Scratch,
 }
 
@@ -97,9 +141,9 @@ impl<'s> Engine<'s> {
         let cells = model.cells;
         Engine {
             state: State::new(cells, &model.shelf_by_cell, model.longest_delay),
-            conditions: Conditions::new(cells.sites),
+            conditions: Conditions::new(cells.sites, cells.products),
             flows: Flows::new(cells.len()),
-            streams: Vec::with_capacity(cells.sites),
+            streams: Streams::default(),
             scratch: Scratch {
                 scales: Vec::new(),
                 shortfalls: Vec::new(),
@@ -117,12 +161,11 @@ impl<'s> Engine<'s> {
         }
     }
 
-    /// Empties the network and sets the random streams of `replication`.
+    /// Empties the network and keys the random streams of `replication`.
     pub fn start(&mut self, seed: u64, replication: u64) {
         self.state.clear();
-        self.streams.clear();
-        self.streams
-            .extend(site_streams(self.model.scenario, seed, replication));
+        let keys = site_keys(self.model.scenario, seed, replication);
+        self.streams.start(keys);
     }
 
     /// Simulates the next period and reports it to `recorder`.
@@ -136,12 +179,15 @@ impl<'s> Engine<'s> {
             scratch,
         } = self;
         let t = state.period;
+        streams.begin_period(t);
+        let streams = &mut streams.current;
         flows.clear();
         if t == 0 {
             place_initial_stock(model, state, flows);
         }
         conditions.from_calendar(model.scenario, t);
-        arrivals::arrivals(model, t, state, flows, streams);
+        events::apply(&model.scenario.events, t, conditions);
+        arrivals::arrivals(model, t, conditions, state, flows, streams);
         expiry::expiry(model, t, state, flows);
         collection::collection(
             model,
@@ -154,7 +200,14 @@ impl<'s> Engine<'s> {
         );
         labs::processing(model, t, conditions, state, flows, streams);
         let orders = &mut scratch.orders;
-        replenishment::reviews(model, t, ReviewTiming::BeforeDemand, state, flows, orders);
+        replenishment::reviews(
+            model,
+            (t, ReviewTiming::BeforeDemand),
+            conditions,
+            state,
+            flows,
+            orders,
+        );
         let demand_scratch = (&mut scratch.scales, &mut scratch.shortfalls);
         issuing::demand(
             model,
@@ -166,7 +219,14 @@ impl<'s> Engine<'s> {
             demand_scratch,
             recorder,
         );
-        replenishment::reviews(model, t, ReviewTiming::AfterDemand, state, flows, orders);
+        replenishment::reviews(
+            model,
+            (t, ReviewTiming::AfterDemand),
+            conditions,
+            state,
+            flows,
+            orders,
+        );
         recorder.period(&PeriodView {
             period: t,
             cells: model.cells,
@@ -187,7 +247,7 @@ impl<'s> Engine<'s> {
     /// Random words (32-bit) each site's stream has used so far in this replication: how
     /// much randomness the replication drew, by process.
     pub fn words_drawn(&self) -> Vec<u128> {
-        self.streams.iter().map(|s| s.get_word_pos()).collect()
+        self.streams.words_drawn()
     }
 }
 

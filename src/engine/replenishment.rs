@@ -2,7 +2,7 @@
 //! orders (allocating when short) and dispatches.
 
 use super::state::Shipment;
-use super::{Model, State};
+use super::{Conditions, Model, State};
 use crate::network::{Role, SiteId};
 use crate::policy::{ReviewTiming, allocate};
 use crate::record::Flows;
@@ -31,8 +31,8 @@ impl Orders {
 
 pub(super) fn reviews(
     model: &Model,
-    t: u32,
-    timing: ReviewTiming,
+    (t, timing): (u32, ReviewTiming),
+    conditions: &Conditions,
     state: &mut State,
     flows: &mut Flows,
     orders: &mut Orders,
@@ -46,7 +46,7 @@ pub(super) fn reviews(
             if mark_due(model, t, timing, supplier, p, &mut orders.due) {
                 for g in 0..model.cells.groups {
                     let order = (supplier, unlimited, p, g);
-                    fill_orders(model, t, order, state, flows, orders);
+                    fill_orders(model, t, conditions, order, state, flows, orders);
                 }
             }
         }
@@ -76,6 +76,7 @@ fn mark_due(
 fn fill_orders(
     model: &Model,
     t: u32,
+    conditions: &Conditions,
     (supplier, unlimited, p, g): (SiteId, bool, usize, usize),
     state: &mut State,
     flows: &mut Flows,
@@ -131,7 +132,7 @@ fn fill_orders(
         if granted == 0 {
             continue;
         }
-        let lead_time = client.lead_time;
+        let lead_time = client.lead_time + conditions.delivery_delay[client.site];
         if unlimited {
             flows.collected[supplier_cell] += granted;
             let shipment = Shipment {

@@ -17,6 +17,8 @@ pub(crate) const MAX_PRODUCTS: usize = 4;
 /// Donations of one group from one collection site, travelling to or waiting at a lab.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct LabLot {
+    /// The collection site the donations came from.
+    pub source: u32,
     pub hub: u32,
     /// Periods from the lab to the hub.
     pub hub_delay: u32,

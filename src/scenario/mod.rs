@@ -15,6 +15,7 @@ pub use error::{Problem, ScenarioError};
 
 use crate::blood::{GroupSystem, Product};
 use crate::calendar::Calendar;
+use crate::events::Event;
 use crate::network::{Role, Site, SiteId, Topology};
 use crate::policy::{Allocation, Issuing, UnmetDemand};
 
@@ -46,6 +47,8 @@ pub struct Scenario {
     pub baseline_demand: Vec<f64>,
     /// Sites by role and who supplies whom, derived once from `sites`.
     pub topology: Topology,
+    /// Emergency events, in file order.
+    pub events: Vec<Event>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 use toml::value::Datetime;
 
+mod events;
+
 use super::error::{FieldPath, Locator, Problem, ScenarioError};
 use super::raw::*;
 use super::{AlertLevel, Costs, InitialLot, ProductSpec, Scenario};
@@ -158,6 +160,7 @@ impl Validator<'_> {
             &baseline_demand,
         );
         let alert_levels = self.alert_levels(&raw.alert_levels);
+        let events = self.events(&raw.events, &sites, &ctx);
         let costs = self.costs(&raw.costs, &ctx);
         Some(Scenario {
             name: raw.scenario.name.clone(),
@@ -170,6 +173,7 @@ impl Validator<'_> {
             donor_frequencies: ctx.donor,
             products: product_specs,
             topology: Topology::new(&sites),
+            events,
             sites,
             issuing: raw.policy.issuing,
             unmet_demand: raw.policy.unmet_demand,
