@@ -75,7 +75,7 @@ pub fn site_keys(
 
 /// The random streams of one replication: each site's process key, its stream for the
 /// current period, and the words it drew in earlier periods.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 struct Streams {
     keys: Vec<ProcessKey>,
     current: Vec<Stream>,
