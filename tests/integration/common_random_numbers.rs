@@ -91,6 +91,18 @@ supplied_by = "hub"
   requests_per_day = {{ type = "negative_binomial", mean = 25, dispersion = 8 }}
   units_per_request = {{ type = "poisson", mean = 1.8 }}
 [[links]]
+from = "east"
+to = "lab"
+hours = 2
+[[links]]
+from = "west"
+to = "lab"
+hours = 3
+[[links]]
+from = "lab"
+to = "hub"
+hours = 4
+[[links]]
 from = "hub"
 to = "north"
 hours = 24
