@@ -8,6 +8,7 @@
 
 use crate::engine::Conditions;
 use crate::network::SiteId;
+use crate::random::SizeTable;
 
 /// One event of a scenario.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +43,58 @@ pub enum Effect {
     /// A transport link closed or slowed: units dispatched on these legs in the window
     /// take `delay` longer (units already on the road arrive as planned).
     Transport { legs: Vec<Leg>, delay: Delay },
+    /// A mass-casualty incident: patients, drawn when it starts, needing units at hospitals
+    /// over its window (see [`MassCasualty`]). It adds demand; it changes no rate.
+    MassCasualty(Box<MassCasualty>),
+}
+
+/// A mass-casualty incident, drawn from its own random stream in its first period.
+///
+/// Admitted patients ~ Binomial(casualties, admitted); transfused ~ Binomial(admitted,
+/// transfused). Each transfused patient goes to one of `hospitals` (by share), has a blood
+/// group drawn from the scenario's demand mix, needs a heavy-tailed number of units
+/// (`units`, in red-cell units; other products by `ratio`, stochastically rounded), and is
+/// transfused after an exponential delay from the incident (`half_life` periods), within
+/// the event's window. Emergency release: a share of patients get their first units as
+/// group O (O-negative or O-positive) before their group is known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MassCasualty {
+    pub casualties: u32,
+    /// Share of casualties admitted to hospital.
+    pub admitted: f64,
+    /// Share of admitted patients transfused.
+    pub transfused: f64,
+    /// Units per transfused patient (red-cell units).
+    pub units: SizeTable,
+    /// Units of each product (by product index) per unit of `units`.
+    pub ratio: Vec<f64>,
+    /// Receiving hospitals, and their cumulative share of patients (the last is 1).
+    pub hospitals: Vec<SiteId>,
+    pub hospital_cdf: Vec<f64>,
+    /// Cumulative share of patients by blood group (the last is 1).
+    pub group_cdf: Vec<f64>,
+    /// Hours from the start of the event's first period to the incident.
+    pub offset_hours: f64,
+    /// Half-life, in hours, of the time from the incident to a patient's transfusion.
+    pub half_life_hours: f64,
+    pub emergency: Option<EmergencyRelease>,
+}
+
+/// Group-O red cells issued before a patient's group is known (facts file §3: O RhD+ for
+/// men and older women, O- limited for others; typing takes minutes).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EmergencyRelease {
+    /// Share of transfused patients whose first units are emergency-released.
+    pub share: f64,
+    /// Share of those given O-negative (the rest O-positive).
+    pub o_negative: f64,
+    /// Red-cell units per such patient given as group O; the rest are group-specific.
+    pub units: u32,
+    /// Indices of O-positive and O-negative in the group system.
+    pub o_positive_group: usize,
+    pub o_negative_group: usize,
+    /// Index of red cells among the scenario's products.
+    pub red_cells: usize,
 }
 
 /// How an event's factor moves over its window.
@@ -138,6 +191,7 @@ pub fn apply(events: &[Event], t: u32, conditions: &mut Conditions) {
                     *conditions.extra_delay_mut(leg) += extra;
                 }
             }
+            Effect::MassCasualty(_) => {} // demand, drawn by the engine's incidents step
         }
     }
 }

@@ -1,10 +1,11 @@
 //! Step 6: patient demand and issuing.
 //!
-//! Per hospital and product, for each recipient group: the backlog first, then this period's
-//! requests (each a number of units) from the group's own stock in issuing order, partially
+//! Per hospital and product, for each recipient group: the backlog first, then mass-casualty
+//! patients due now, then this period's requests (each a number of units) from the group's own stock in issuing order, partially
 //! if stock runs out. Each remainder is then sought from compatible groups in the product's
 //! preference order. What is still missing is unmet: lost, or added to the backlog.
 
+use super::state::Urgent;
 use super::{Conditions, Model, State};
 use crate::network::{Role, SiteId};
 use crate::policy::UnmetDemand;
@@ -28,10 +29,11 @@ pub(super) fn demand<R: Recorder>(
     state: &mut State,
     flows: &mut Flows,
     streams: &mut [Stream],
-    (scales, residual): (&mut Vec<Scale>, &mut Vec<Shortfall>),
+    (scales, residual, urgent): (&mut Vec<Scale>, &mut Vec<Shortfall>, &mut Vec<Urgent>),
     recorder: &mut R,
 ) {
     let scenario = model.scenario;
+    take_urgent(t, state, urgent);
     let weekday = scenario.calendar.weekday(scenario.calendar.day_of(t));
     for (h, by_product) in model.demand_by_product.iter().enumerate() {
         let Role::Hospital(hosp) = &scenario.sites[h].role else {
@@ -57,11 +59,43 @@ pub(super) fn demand<R: Recorder>(
             };
             residual.clear();
             for g in 0..model.cells.groups {
-                serve_own_group(&mut issuer, g, stream_ids, rng, scales, residual);
+                let demand = Demand {
+                    streams: stream_ids,
+                    scales,
+                    urgent,
+                };
+                serve_own_group(&mut issuer, g, demand, rng, residual);
             }
             substitute(&mut issuer, residual);
         }
     }
+}
+
+/// Moves the mass-casualty needs due in period `t` into `now`, sorted by cell.
+fn take_urgent(t: u32, state: &mut State, now: &mut Vec<Urgent>) {
+    now.clear();
+    if state.urgent.is_empty() {
+        return;
+    }
+    state.urgent.retain(|u| {
+        let due = u.due <= t;
+        if due {
+            now.push(*u);
+        }
+        !due
+    });
+    now.sort_by_key(|u| u.cell);
+}
+
+/// This period's demand at one hospital for one product.
+#[derive(Clone, Copy)]
+struct Demand<'a> {
+    /// The hospital's demand streams for the product.
+    streams: &'a [usize],
+    /// The period's multipliers, by stream.
+    scales: &'a [Scale],
+    /// Mass-casualty needs due now, sorted by cell.
+    urgent: &'a [Urgent],
 }
 
 /// Issues one hospital's units of one product in one period.
@@ -75,16 +109,20 @@ struct Issuer<'a, 'm, 's, R> {
     recorder: &'m mut R,
 }
 
-/// Backlog and new requests of recipient group `g` from its own stock; the rest goes to
-/// `residual`.
+/// Backlog, mass-casualty needs and new requests of recipient group `g` from its own stock;
+/// the rest goes to `residual`.
 fn serve_own_group<R: Recorder>(
     is: &mut Issuer<'_, '_, '_, R>,
     g: usize,
-    stream_ids: &[usize],
+    demand: Demand<'_>,
     rng: &mut Stream,
-    scales: &[Scale],
     residual: &mut Vec<Shortfall>,
 ) {
+    let Demand {
+        streams: stream_ids,
+        scales,
+        urgent,
+    } = demand;
     let Role::Hospital(hosp) = &is.model.scenario.sites[is.site].role else {
         return;
     };
@@ -107,6 +145,17 @@ fn serve_own_group<R: Recorder>(
         units,
         new_request: true,
     };
+    let first = urgent.partition_point(|u| (u.cell as usize) < cell);
+    for u in urgent[first..].iter().take_while(|u| u.cell as usize == cell) {
+        is.flows.requests[cell] += 1;
+        is.flows.demanded[cell] += u.units;
+        let now = u.units.min(available);
+        available -= now;
+        served += now;
+        if now < u.units {
+            residual.push(short(u.units - now));
+        }
+    }
     for &k in stream_ids {
         let stream = &hosp.demand[k];
         let n = stream.per_group[g].sample(rng, &scales[k]);

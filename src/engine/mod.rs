@@ -14,10 +14,12 @@
 //!
 //! 1. [`arrivals`]: shipments, donations reaching labs, lab batches finishing processing
 //! 2. [`expiry`]: units whose expiry period is now leave stock
-//! 3. [`collection`]: donations at collection sites
+//! 3. [`collection`]: donations at collection sites; [`incidents`]: a mass-casualty
+//!    incident starting now draws its patients
 //! 4. [`labs`]: processing starts (capacity-limited, oldest donations first)
 //! 5. [`replenishment`]: hospital reviews set to `before_demand`
-//! 6. [`issuing`]: patient demand, issuing (exact group first, then compatible substitutes)
+//! 6. [`issuing`]: patient demand (mass-casualty patients first), issuing (exact group
+//!    first, then compatible substitutes)
 //! 7. [`replenishment`]: hospital reviews set to `after_demand`
 //! 8. record
 //!
@@ -28,6 +30,7 @@ mod arrivals;
 mod collection;
 mod conditions;
 mod expiry;
+mod incidents;
 mod issuing;
 mod labs;
 mod model;
@@ -36,7 +39,7 @@ mod state;
 
 pub use conditions::Conditions;
 pub use model::Model;
-pub use state::State;
+pub use state::{State, Urgent};
 
 use crate::events;
 use crate::network::Role;
@@ -70,6 +73,27 @@ pub fn site_keys(
             Role::Hub | Role::Supplier => "none",
         };
         ProcessKey::new(seed, &format!("{process}/{}", site.name), replication)
+    })
+}
+
+/// The key of each event's random process (a mass-casualty incident's patients), by
+/// event: keyed by the event's name (and its occurrence, for a repeated name), so adding an
+/// event leaves every other stream alone.
+fn event_keys(
+    scenario: &Scenario,
+    seed: u64,
+    replication: u64,
+) -> impl Iterator<Item = ProcessKey> + '_ {
+    scenario.events.iter().enumerate().map(move |(i, event)| {
+        let earlier = scenario.events[..i]
+            .iter()
+            .filter(|e| e.name == event.name)
+            .count();
+        let process = match earlier {
+            0 => format!("event/{}", event.name),
+            k => format!("event/{}/{k}", event.name),
+        };
+        ProcessKey::new(seed, &process, replication)
     })
 }
 
@@ -123,6 +147,8 @@ struct Scratch {
     /// Demand not met from the patient's own group, awaiting substitutes.
     shortfalls: Vec<issuing::Shortfall>,
     orders: replenishment::Orders,
+    /// Mass-casualty needs due this period, sorted by cell.
+    urgent: Vec<Urgent>,
 }
 
 /// Runs replications of one scenario, reusing its memory from one to the next.
@@ -148,6 +174,7 @@ impl<'s> Engine<'s> {
                 scales: Vec::new(),
                 shortfalls: Vec::new(),
                 orders: replenishment::Orders::new(model.most_clients()),
+                urgent: Vec::new(),
             },
             model,
         }
@@ -164,7 +191,8 @@ impl<'s> Engine<'s> {
     /// Empties the network and keys the random streams of `replication`.
     pub fn start(&mut self, seed: u64, replication: u64) {
         self.state.clear();
-        let keys = site_keys(self.model.scenario, seed, replication);
+        let scenario = self.model.scenario;
+        let keys = site_keys(scenario, seed, replication).chain(event_keys(scenario, seed, replication));
         self.streams.start(keys);
     }
 
@@ -180,7 +208,7 @@ impl<'s> Engine<'s> {
         } = self;
         let t = state.period;
         streams.begin_period(t);
-        let streams = &mut streams.current;
+        let (streams, event_streams) = streams.current.split_at_mut(model.cells.sites);
         flows.clear();
         if t == 0 {
             place_initial_stock(model, state, flows);
@@ -198,6 +226,7 @@ impl<'s> Engine<'s> {
             streams,
             &mut scratch.scales,
         );
+        incidents::incidents(model, t, state, event_streams);
         labs::processing(model, t, conditions, state, flows, streams);
         let orders = &mut scratch.orders;
         replenishment::reviews(
@@ -208,7 +237,11 @@ impl<'s> Engine<'s> {
             flows,
             orders,
         );
-        let demand_scratch = (&mut scratch.scales, &mut scratch.shortfalls);
+        let demand_scratch = (
+            &mut scratch.scales,
+            &mut scratch.shortfalls,
+            &mut scratch.urgent,
+        );
         issuing::demand(
             model,
             t,

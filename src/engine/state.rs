@@ -62,6 +62,14 @@ pub(super) enum Transit {
     Processed { lab: u32, lot: LabLot },
 }
 
+/// Units a mass-casualty patient needs of one cell's product and group, in period `due`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Urgent {
+    pub due: u32,
+    pub cell: u32,
+    pub units: u32,
+}
+
 /// Everything one replication carries from one period to the next.
 #[derive(Debug, Clone)]
 pub struct State {
@@ -83,6 +91,8 @@ pub struct State {
     pub(super) in_testing: Vec<u32>,
     /// Units owed to patients (backordered), by recipient cell.
     pub(super) backlog: Vec<u32>,
+    /// Mass-casualty patients' needs not yet due.
+    pub(super) urgent: Vec<Urgent>,
 }
 
 impl State {
@@ -99,6 +109,7 @@ impl State {
             in_transit: vec![0; n],
             in_testing: vec![0; n],
             backlog: vec![0; n],
+            urgent: Vec::new(),
         }
     }
 
@@ -113,6 +124,7 @@ impl State {
         self.in_transit.fill(0);
         self.in_testing.fill(0);
         self.backlog.fill(0);
+        self.urgent.clear();
     }
 
     /// The next period to simulate.
@@ -138,6 +150,11 @@ impl State {
     /// Units owed to patients by recipient cell.
     pub fn backlog(&self) -> &[u32] {
         &self.backlog
+    }
+
+    /// Mass-casualty patients' needs drawn but not yet due.
+    pub fn urgent(&self) -> &[Urgent] {
+        &self.urgent
     }
 
     fn slot(&self, period: u32) -> usize {

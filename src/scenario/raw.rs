@@ -570,4 +570,47 @@ pub enum RawEvent {
         closed: bool,
         extra_hours: Option<f64>,
     },
+    /// A mass-casualty incident at `start` (a date and time): `casualties`, of whom
+    /// `admitted_share` are admitted and `transfused_share` of those transfused, each needing
+    /// `units_per_patient` red-cell units (and other products by `product_ratio`) after an
+    /// exponential delay with `half_life_hours`, within the event's `days`/`hours`. Patients
+    /// go to the hospitals in `sites`/`regions` (by `shares`, aligned with `sites`; equal
+    /// otherwise).
+    MassCasualty {
+        name: String,
+        start: Datetime,
+        days: Option<f64>,
+        hours: Option<f64>,
+        #[serde(default)]
+        sites: Vec<String>,
+        #[serde(default)]
+        regions: Vec<String>,
+        #[serde(default)]
+        shares: Vec<f64>,
+        casualties: f64,
+        admitted_share: f64,
+        transfused_share: f64,
+        units_per_patient: RawSize,
+        /// Units of each product per red-cell unit (default: red cells only, 1).
+        product_ratio: Option<PerProduct<f64>>,
+        half_life_hours: f64,
+        emergency_release: Option<RawEmergencyRelease>,
+    },
+}
+
+/// Group-O red cells for patients whose group is not yet known.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEmergencyRelease {
+    /// Share of transfused patients whose first units are emergency-released.
+    pub share: f64,
+    /// Share of those given O-negative (the rest O-positive).
+    pub o_negative_share: f64,
+    /// Red-cell units per such patient before group-specific units (default 4, facts §3).
+    #[serde(default = "default_emergency_units")]
+    pub units: u32,
+}
+
+fn default_emergency_units() -> u32 {
+    4
 }

@@ -4,9 +4,12 @@ use chrono::NaiveDate;
 use toml::value::Datetime;
 
 use super::super::error::FieldPath;
-use super::super::raw::RawEvent;
+use super::super::limits::{MAX_CASUALTIES, MAX_DELAY_HOURS, MAX_FACTOR};
+use super::super::raw::{PerProduct, RawEmergencyRelease, RawEvent};
 use super::{Context, Validator, root};
-use crate::events::{Delay, Effect, Event, Leg, Profile};
+use crate::blood::Product;
+use crate::events::{Delay, EmergencyRelease, Effect, Event, Leg, MassCasualty, Profile};
+use crate::random::MAX_REQUEST_UNITS;
 use crate::network::{Role, Site, SiteId};
 
 /// The fields every event has.
@@ -198,14 +201,37 @@ impl Validator<'_> {
                     effect,
                 )
             }
+            RawEvent::MassCasualty {
+                name,
+                start,
+                days,
+                hours,
+                ..
+            } => {
+                let effect = self.mass_casualty(p, e, sites, ctx);
+                (
+                    Common {
+                        name,
+                        start,
+                        days: *days,
+                        hours: *hours,
+                    },
+                    effect,
+                )
+            }
         };
         let window = self.window(p, &common, ctx);
-        let (start, end) = window?;
+        let ((start, end), mut effect) = (window?, effect?);
+        if let Effect::MassCasualty(mci) = &mut effect {
+            // Hours into the first period at which the incident happens.
+            let start_hours = self.event_start(&p.key("start"), common.start, ctx.calendar.start)?;
+            mci.offset_hours = start_hours - f64::from(start * ctx.calendar.period_hours);
+        }
         Some(Event {
             name: common.name.to_string(),
             start,
             end,
-            effect: effect?,
+            effect,
         })
     }
 
@@ -350,6 +376,217 @@ impl Validator<'_> {
             }
         }
         Some(out)
+    }
+
+    fn mass_casualty(
+        &mut self,
+        p: &FieldPath,
+        e: &RawEvent,
+        sites: &[Site],
+        ctx: &Context,
+    ) -> Option<Effect> {
+        let RawEvent::MassCasualty {
+            sites: names,
+            regions,
+            shares,
+            casualties,
+            admitted_share,
+            transfused_share,
+            units_per_patient,
+            product_ratio,
+            half_life_hours,
+            emergency_release,
+            ..
+        } = e
+        else {
+            return None;
+        };
+        let hospitals = self.targets(p, names, regions, Kind::Hospital, sites, ctx);
+        let hospital_cdf = hospitals
+            .as_ref()
+            .and_then(|h| self.hospital_shares(p, (names, regions), shares, h.len(), ctx));
+        let casualties = self.within(
+            &p.key("casualties"),
+            *casualties,
+            0.0,
+            MAX_CASUALTIES,
+            "people in one incident",
+        );
+        let admitted = self.within(&p.key("admitted_share"), *admitted_share, 0.0, 1.0, "a share");
+        let transfused =
+            self.within(&p.key("transfused_share"), *transfused_share, 0.0, 1.0, "a share");
+        let problems = self.problems.len();
+        let units = self.size(&p.key("units_per_patient"), units_per_patient);
+        let units = (self.problems.len() == problems).then_some(units);
+        let ratio = self.product_ratio(&p.key("product_ratio"), product_ratio.as_ref(), ctx);
+        let half_life = self.positive_at_most(
+            &p.key("half_life_hours"),
+            *half_life_hours,
+            MAX_DELAY_HOURS,
+            "hours to transfusion",
+        );
+        let emergency = match emergency_release {
+            Some(r) => Some(self.emergency_release(&p.key("emergency_release"), r, ctx)?),
+            None => None,
+        };
+        let mut group_cdf = ctx.demand_mix.clone();
+        let mut acc = 0.0;
+        for c in &mut group_cdf {
+            acc += *c;
+            *c = acc;
+        }
+        if let Some(last) = group_cdf.last_mut() {
+            *last = 1.0;
+        }
+        Some(Effect::MassCasualty(Box::new(MassCasualty {
+            casualties: casualties?.round() as u32,
+            admitted: admitted?,
+            transfused: transfused?,
+            units: units?,
+            ratio: ratio?,
+            hospitals: hospitals?,
+            hospital_cdf: hospital_cdf?,
+            group_cdf,
+            offset_hours: 0.0,
+            half_life_hours: half_life?,
+            emergency,
+        })))
+    }
+
+    /// Cumulative shares of the receiving hospitals: `shares` aligned with `names`, or equal.
+    fn hospital_shares(
+        &mut self,
+        p: &FieldPath,
+        (names, regions): (&[String], &[String]),
+        shares: &[f64],
+        hospitals: usize,
+        ctx: &Context,
+    ) -> Option<Vec<f64>> {
+        if shares.is_empty() {
+            return Some((1..=hospitals).map(|i| i as f64 / hospitals as f64).collect());
+        }
+        if !regions.is_empty() || shares.len() != names.len() || hospitals != names.len() {
+            self.err(
+                &p.key("shares"),
+                format!(
+                    "give one share per hospital named in `sites` ({} named, {} shares; no                      `regions`, no repeated names)",
+                    names.len(),
+                    shares.len()
+                ),
+            );
+            return None;
+        }
+        let mut ok = true;
+        for (i, &x) in shares.iter().enumerate() {
+            ok &= self
+                .within(&p.key("shares").index(i), x, 0.0, 1.0, "a share")
+                .is_some();
+        }
+        let total: f64 = shares.iter().sum();
+        if ok && (total - 1.0).abs() > 1e-6 {
+            self.err(&p.key("shares"), format!("must sum to 1, found {total}"));
+            return None;
+        }
+        // `targets` sorted the hospitals by site; order the shares the same way.
+        let mut by_site: Vec<(usize, f64)> = names
+            .iter()
+            .zip(shares)
+            .filter_map(|(n, &x)| Some((*ctx.site_index.get(n)?, x)))
+            .collect();
+        by_site.sort_by_key(|&(s, _)| s);
+        let mut acc = 0.0;
+        let mut cdf: Vec<f64> = by_site
+            .iter()
+            .map(|&(_, x)| {
+                acc += x / total;
+                acc
+            })
+            .collect();
+        if let Some(last) = cdf.last_mut() {
+            *last = 1.0;
+        }
+        ok.then_some(cdf)
+    }
+
+    /// Units of each product per red-cell unit, by product index (default: red cells 1).
+    fn product_ratio(
+        &mut self,
+        path: &FieldPath,
+        raw: Option<&PerProduct<f64>>,
+        ctx: &Context,
+    ) -> Option<Vec<f64>> {
+        let mut ratio = vec![0.0; ctx.products.len()];
+        let Some(raw) = raw else {
+            match ctx.product_index(Product::RedCells) {
+                Some(r) => ratio[r] = 1.0,
+                None => {
+                    self.err(
+                        path,
+                        "this scenario has no red cells: give `product_ratio` for its products",
+                    );
+                    return None;
+                }
+            }
+            return Some(ratio);
+        };
+        let mut ok = true;
+        for (product, &x) in raw.entries() {
+            let key = path.key(product.name());
+            match ctx.product_index(product) {
+                Some(k) => match self.within(&key, x, 0.0, MAX_FACTOR, "units per red-cell unit") {
+                    Some(x) => ratio[k] = x,
+                    None => ok = false,
+                },
+                None => {
+                    let msg = format!("\"{}\" is not simulated in this scenario", product.name());
+                    self.err(&key, msg);
+                    ok = false;
+                }
+            }
+        }
+        if ok && ratio.iter().all(|&x| x == 0.0) {
+            self.err(path, "at least one product must have a ratio above 0");
+            return None;
+        }
+        ok.then_some(ratio)
+    }
+
+    fn emergency_release(
+        &mut self,
+        p: &FieldPath,
+        r: &RawEmergencyRelease,
+        ctx: &Context,
+    ) -> Option<EmergencyRelease> {
+        let share = self.within(&p.key("share"), r.share, 0.0, 1.0, "a share");
+        let o_negative =
+            self.within(&p.key("o_negative_share"), r.o_negative_share, 0.0, 1.0, "a share");
+        let groups = (
+            ctx.groups.index_of("O+"),
+            ctx.groups.index_of("O-"),
+            ctx.product_index(Product::RedCells),
+        );
+        let (Some(o_positive_group), Some(o_negative_group), Some(red_cells)) = groups else {
+            self.err(
+                p,
+                "emergency release gives group-O red cells: it needs `blood_groups.system = \"abo_rhd\"` and red cells",
+            );
+            return None;
+        };
+        if r.units == 0 || r.units > MAX_REQUEST_UNITS {
+            self.err(
+                &p.key("units"),
+                format!("must be from 1 to {MAX_REQUEST_UNITS}, found {}", r.units),
+            );
+            return None;
+        }
+        Some(EmergencyRelease {
+            share: share?,
+            o_negative: o_negative?,
+            units: r.units,
+            o_positive_group,
+            o_negative_group,
+            red_cells,
+        })
     }
 
     /// The legs a link carries: roads of collection sites to their lab, of their lab to the
