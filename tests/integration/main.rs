@@ -8,6 +8,8 @@ mod browser;
 mod cli;
 mod closed_form;
 mod determinism;
+mod fuzz;
+mod interrupted;
 mod invariants;
 mod plots;
 mod report;
