@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-use bloodsim::engine::{Engine, site_streams};
+use bloodsim::engine::{Engine, site_keys};
 use bloodsim::metrics::TotalsRecorder;
 use bloodsim::monte_carlo::{Aggregate, BATCH};
 use bloodsim::network::Role;
-use bloodsim::random::{Scale, Stream, Thinning, period_scales, stochastic_round};
+use bloodsim::random::{ProcessKey, Scale, Stream, Thinning, period_scales, stochastic_round};
 use bloodsim::record::{Both, NullRecorder};
 use bloodsim::scenario::{self, Scenario};
 
@@ -31,7 +31,9 @@ type Lot = (u32, u32, [u32; 4]);
 /// numbers were drawn. Follows the engine where labs never queue (capacity not binding)
 /// and every collection site of a lab has the same transport time, as in korea-baseline.
 fn draws_only(s: &Scenario, seed: u64, replication: u64, labs: &mut [VecDeque<Lot>]) -> Vec<u128> {
-    let mut streams: Vec<Stream> = site_streams(s, seed, replication).collect();
+    let keys: Vec<ProcessKey> = site_keys(s, seed, replication).collect();
+    let mut streams: Vec<Stream> = keys.iter().map(|k| k.stream(0)).collect();
+    let mut words = vec![0u128; keys.len()];
     let (products, groups) = (s.products.len(), s.groups.count());
     let mut carry = vec![0.0f64; s.sites.len() * products * groups];
     let discards: Vec<Thinning> = s
@@ -45,6 +47,11 @@ fn draws_only(s: &Scenario, seed: u64, replication: u64, labs: &mut [VecDeque<Lo
     let mut scales: Vec<Scale> = Vec::new();
     labs.iter_mut().for_each(VecDeque::clear);
     for t in 0..s.calendar.periods {
+        // Each process draws period t from its own stream t, as the engine does.
+        for ((rng, key), w) in streams.iter_mut().zip(&keys).zip(&mut words) {
+            *w += rng.get_word_pos();
+            *rng = key.stream(t);
+        }
         let day = s.calendar.day_of(t);
         let weekday = s.calendar.weekday(day);
         let day = day as usize;
@@ -101,8 +108,11 @@ fn draws_only(s: &Scenario, seed: u64, replication: u64, labs: &mut [VecDeque<Lo
                 continue;
             };
             let factor = hosp.day_factor[day];
-            let processes = hosp.demand.iter().map(|d| (&d.shock, d.weekday[weekday]));
-            period_scales(&mut scales, &mut streams[h], factor, processes);
+            let processes = hosp
+                .demand
+                .iter()
+                .map(|d| (&d.shock, d.weekday[weekday] * factor));
+            period_scales(&mut scales, &mut streams[h], 1.0, processes);
             for p in 0..products {
                 for g in 0..groups {
                     for (k, d) in hosp.demand.iter().enumerate() {
@@ -120,7 +130,11 @@ fn draws_only(s: &Scenario, seed: u64, replication: u64, labs: &mut [VecDeque<Lo
             }
         }
     }
-    streams.iter().map(|r| r.get_word_pos()).collect()
+    streams
+        .iter()
+        .zip(words)
+        .map(|(r, w)| w + r.get_word_pos())
+        .collect()
 }
 
 fn replication(c: &mut Criterion) {

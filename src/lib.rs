@@ -7,10 +7,12 @@
 //! [`report`] turns aggregates into tables and rows, [`results`] reads and writes the
 //! results directory, and [`plot`] draws charts from it.
 
+pub mod alert;
 pub mod blood;
 pub mod calendar;
 pub mod demand;
 pub mod engine;
+pub mod events;
 pub mod inventory;
 pub mod metrics;
 pub mod monte_carlo;

@@ -17,9 +17,9 @@
 //!   baseline mean demand per day (the scenario's base rates, without calendar effects);
 //! - alert band: the most severe band whose `below_days` exceeds the days of supply.
 
-use crate::network::Role;
+use crate::alert::{alert_stage, days_of_supply};
 use crate::record::{PeriodView, Recorder};
-use crate::scenario::{Costs, Scenario};
+use crate::scenario::{AlertLevel, Costs, Scenario};
 
 /// Totals of one replication for one product and group (or all groups).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -205,7 +205,7 @@ pub struct TotalsRecorder {
     warm_up: u32,
     /// Network baseline demand per day by (product, group) and per product for all groups.
     baseline: Vec<f64>,
-    alert_levels: Vec<f64>,
+    alert_levels: Vec<AlertLevel>,
     /// Sites by role, precomputed for the per-period sums.
     all_sites: Vec<usize>,
     stock_sites: Vec<usize>,
@@ -216,42 +216,36 @@ pub struct TotalsRecorder {
 
 impl TotalsRecorder {
     pub fn new(scenario: &Scenario) -> TotalsRecorder {
-        let cells = scenario.cells();
-        let groups = cells.groups;
-        let lines_per_product = groups + 1;
-        let lines = cells.products * lines_per_product;
-        let mut baseline = vec![0.0; lines];
-        let hospitals = sites_where(scenario, |r| matches!(r, Role::Hospital(_)));
-        for &s in &hospitals {
-            for p in 0..cells.products {
-                for g in 0..groups {
-                    let b = scenario.baseline_demand[cells.index(s, p, g)];
-                    baseline[p * lines_per_product + g] += b;
-                    baseline[p * lines_per_product + groups] += b;
-                }
-            }
-        }
-        let alert_levels: Vec<f64> = scenario.alert_levels.iter().map(|a| a.below_days).collect();
+        let groups = scenario.groups.count();
+        let network = |p, g| scenario.baseline_per_day(None, p, g);
+        let baseline: Vec<f64> = (0..scenario.products.len())
+            .flat_map(|p| {
+                (0..groups)
+                    .map(move |g| network(p, Some(g)))
+                    .chain([network(p, None)])
+            })
+            .collect();
         let line = Line {
             days_of_supply_min: f64::INFINITY,
             ..Line::default()
         };
         let fresh = ReplicationTotals {
-            lines: vec![line; lines],
-            alert_periods: vec![0; lines * alert_levels.len()],
+            lines: vec![line; baseline.len()],
+            alert_periods: vec![0; baseline.len() * scenario.alert_levels.len()],
             layout: Layout::new(scenario),
         };
+        let topology = &scenario.topology;
         TotalsRecorder {
             totals: fresh.clone(),
             fresh,
             warm_up: scenario.calendar.warm_up_periods,
             baseline,
-            alert_levels,
+            alert_levels: scenario.alert_levels.clone(),
             all_sites: (0..scenario.sites.len()).collect(),
-            stock_sites: sites_where(scenario, |r| r.holds_stock()),
-            hospitals,
-            labs: sites_where(scenario, |r| matches!(r, Role::Lab(_))),
-            suppliers: sites_where(scenario, |r| matches!(r, Role::Supplier)),
+            stock_sites: topology.stock_sites.clone(),
+            hospitals: topology.hospitals.clone(),
+            labs: topology.labs.clone(),
+            suppliers: topology.suppliers.clone(),
         }
     }
 
@@ -276,12 +270,10 @@ impl TotalsRecorder {
         let line = &mut self.totals.lines[i];
         line.unit_periods_on_hand += on_hand;
         line.periods_short += u32::from(short);
-        let baseline_per_day = self.baseline[i];
-        if baseline_per_day > 0.0 {
-            let dos = on_hand as f64 / baseline_per_day;
+        if let Some(dos) = days_of_supply(on_hand, self.baseline[i]) {
             line.days_of_supply_sum += dos;
             line.days_of_supply_min = line.days_of_supply_min.min(dos);
-            if let Some(band) = self.alert_levels.iter().rposition(|&below| dos < below) {
+            if let Some(band) = alert_stage(&self.alert_levels, dos) {
                 self.totals.alert_periods[i * self.totals.layout.bands + band] += 1;
             }
         }
@@ -306,16 +298,6 @@ impl TotalsRecorder {
             }
         }
     }
-}
-
-fn sites_where(scenario: &Scenario, keep: impl Fn(&Role) -> bool) -> Vec<usize> {
-    scenario
-        .sites
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| keep(&s.role))
-        .map(|(i, _)| i)
-        .collect()
 }
 
 /// Most (product, group) pairs: 4 products x 8 groups.

@@ -83,3 +83,44 @@ pub struct Hospital {
     /// Demand multiplier per day for season and holidays.
     pub day_factor: Vec<f64>,
 }
+
+/// Who does what in the network, derived once from the sites so that the engine, the
+/// recorders and the reports agree on it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Topology {
+    /// Hubs and hospitals: the sites whose stock counts as on hand.
+    pub stock_sites: Vec<SiteId>,
+    pub hospitals: Vec<SiteId>,
+    pub labs: Vec<SiteId>,
+    /// Outside suppliers (unlimited fresh stock).
+    pub suppliers: Vec<SiteId>,
+    /// Sites that fill hospitals' orders (hubs and suppliers with at least one client), in
+    /// site order.
+    pub dispatchers: Vec<SiteId>,
+    /// The hospitals each site supplies, in site order (empty for most sites).
+    pub clients: Vec<Vec<SiteId>>,
+}
+
+impl Topology {
+    pub fn new(sites: &[Site]) -> Topology {
+        let where_role = |keep: fn(&Role) -> bool| -> Vec<SiteId> {
+            (0..sites.len()).filter(|&s| keep(&sites[s].role)).collect()
+        };
+        let mut clients = vec![Vec::new(); sites.len()];
+        for (s, site) in sites.iter().enumerate() {
+            if let Role::Hospital(h) = &site.role {
+                clients[h.supplier].push(s);
+            }
+        }
+        Topology {
+            stock_sites: where_role(Role::holds_stock),
+            hospitals: where_role(|r| matches!(r, Role::Hospital(_))),
+            labs: where_role(|r| matches!(r, Role::Lab(_))),
+            suppliers: where_role(|r| matches!(r, Role::Supplier)),
+            dispatchers: (0..sites.len())
+                .filter(|&s| !clients[s].is_empty())
+                .collect(),
+            clients,
+        }
+    }
+}

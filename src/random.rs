@@ -1,10 +1,11 @@
 //! Random streams and the count and size distributions the model draws from.
 //!
 //! Every random process (a collection site's donations, a hospital's demand, a lab's
-//! discards) has its own ChaCha8 stream, keyed by the seed, the process's name and the
-//! replication. ChaCha8 is a named, portable algorithm, so a seed reproduces on any machine
-//! and any thread count; keying by name (not position) gives common random numbers: two
-//! variants of a scenario that share a site see the same draws for it.
+//! discards) has its own ChaCha8 stream per period, keyed by the seed, the process's name,
+//! the replication and the period ([`ProcessKey`]). ChaCha8 is a named, portable
+//! algorithm, so a seed reproduces on any machine and any thread count; keying by name (not
+//! position) and by period gives common random numbers: two variants of a scenario that
+//! share a site see the same draws for it, in every period their rates agree.
 
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -13,8 +14,45 @@ use rand_distr::{Binomial, Distribution, Gamma};
 /// The generator every random process uses.
 pub type Stream = ChaCha8Rng;
 
-/// The stream of one named random process in one replication.
-pub fn stream(seed: u64, process: &str, replication: u64) -> Stream {
+/// The key of one named random process (a site's donations, a lab's testing, a hospital's
+/// demand, an event) in one replication.
+///
+/// Its draws in period `t` come from ChaCha8 stream `t` under this key, from the stream's
+/// start. So what a period draws never depends on how many words earlier periods used:
+/// two variants that differ in one place, or for a while, draw the same numbers everywhere
+/// else and line up again once the difference ends (common random numbers that survive a
+/// change). It also makes a replication's randomness at a period boundary a function of
+/// (key, period) alone, so a paused replication resumes from its state and keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessKey([u8; 32]);
+
+impl ProcessKey {
+    pub fn new(seed: u64, process: &str, replication: u64) -> ProcessKey {
+        let words = [
+            splitmix64(seed),
+            splitmix64(fnv1a(process.as_bytes())),
+            splitmix64(replication ^ 0x6a09_e667_f3bc_c908),
+            0x626c_6f6f_6473_696d, // "bloodsim"
+        ];
+        let mut key = [0u8; 32];
+        for (chunk, w) in key.chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&w.to_le_bytes());
+        }
+        ProcessKey(key)
+    }
+
+    /// The process's stream for one period, from its start.
+    #[inline]
+    pub fn stream(&self, period: u32) -> Stream {
+        let mut rng = ChaCha8Rng::from_seed(self.0);
+        rng.set_stream(u64::from(period));
+        rng
+    }
+}
+
+/// A stream of one named process for the unit tests of samplers.
+#[cfg(test)]
+pub(crate) fn stream(seed: u64, process: &str, replication: u64) -> Stream {
     let mut rng = ChaCha8Rng::seed_from_u64(splitmix64(seed ^ fnv1a(process.as_bytes())));
     rng.set_stream(replication);
     rng
@@ -545,6 +583,22 @@ fn regularized_gamma_p(a: f64, x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn period_streams_depend_on_seed_process_replication_and_period() {
+        let draw =
+            |seed, name: &str, rep, t| ProcessKey::new(seed, name, rep).stream(t).random::<u64>();
+        let base = draw(1, "demand/a", 0, 0);
+        assert_eq!(base, draw(1, "demand/a", 0, 0));
+        for other in [
+            draw(2, "demand/a", 0, 0),
+            draw(1, "demand/b", 0, 0),
+            draw(1, "demand/a", 1, 0),
+            draw(1, "demand/a", 0, 1),
+        ] {
+            assert_ne!(base, other);
+        }
+    }
 
     #[test]
     fn streams_depend_on_seed_process_and_replication() {

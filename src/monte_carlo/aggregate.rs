@@ -109,9 +109,7 @@ impl Aggregate {
         } else {
             vec![None]
         };
-        let stock_sites: Vec<SiteId> = (0..cells.sites)
-            .filter(|&s| scenario.sites[s].role.holds_stock())
-            .collect();
+        let stock_sites = scenario.topology.stock_sites.clone();
         let mut series = Vec::new();
         for site in [None]
             .into_iter()

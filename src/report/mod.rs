@@ -8,7 +8,7 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use crate::metrics::{Line, TotalsTable, TotalsView};
-use crate::monte_carlo::{Aggregate, Metric, Series};
+use crate::monte_carlo::{Aggregate, Metric};
 use crate::results::{
     ALL, AlertLevel, Estimate, Headline, PeriodRow, ReplicationRow, RunInfo, ScenarioInfo,
     SiteInfo, Summary, TimeInfo,
@@ -183,7 +183,7 @@ pub fn period_rows<'a>(
     let baselines: Vec<f64> = aggregate
         .series
         .iter()
-        .map(|s| series_baseline(scenario, s))
+        .map(|s| scenario.baseline_per_day(s.site, s.product, s.group))
         .collect();
     let all: Arc<str> = ALL.into();
     let products: Vec<Arc<str>> = scenario
@@ -291,21 +291,6 @@ pub fn approximate_percentiles(aggregate: &Aggregate) -> u64 {
         }
     }
     count
-}
-
-/// Baseline demand per day behind a series, for days of supply.
-fn series_baseline(scenario: &Scenario, s: &Series) -> f64 {
-    let cells = scenario.cells();
-    let groups: Vec<usize> = s.group.map_or((0..cells.groups).collect(), |g| vec![g]);
-    let sites: Vec<usize> = match s.site {
-        Some(site) => vec![site],
-        None => scenario.hospitals().map(|(i, _)| i).collect(),
-    };
-    sites
-        .iter()
-        .flat_map(|&site| groups.iter().map(move |&g| (site, g)))
-        .map(|(site, g)| scenario.baseline_demand[cells.index(site, s.product, g)])
-        .sum()
 }
 
 /// Rows of `replications.csv`, in replication order, produced one at a time (so the file can

@@ -32,6 +32,8 @@ pub const MAX_STOCK_UNITS: f64 = 1e8;
 pub const MAX_UNITS: f64 = 1e9;
 /// `[[alert_levels]]` entries.
 pub const MAX_ALERT_LEVELS: usize = 16;
+/// `[[events]]` entries (a decade of daily events).
+pub const MAX_EVENTS: usize = 4_000;
 /// `[[sites]]` entries.
 pub const MAX_SITES: usize = 1_000;
 /// Replications of a run (`time.replications`, `--replications`).

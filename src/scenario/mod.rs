@@ -16,7 +16,8 @@ pub use error::{Problem, ScenarioError};
 
 use crate::blood::{GroupSystem, Product};
 use crate::calendar::Calendar;
-use crate::network::{Role, Site, SiteId};
+use crate::events::Event;
+use crate::network::{Role, Site, SiteId, Topology};
 use crate::policy::{Allocation, Issuing, UnmetDemand};
 
 /// A validated scenario.
@@ -45,6 +46,10 @@ pub struct Scenario {
     /// Baseline mean demand in units per day by cell (see [`Cells`]): a hospital's own, a
     /// hub's or supplier's the sum of the hospitals it supplies. Days of supply divide by it.
     pub baseline_demand: Vec<f64>,
+    /// Sites by role and who supplies whom, derived once from `sites`.
+    pub topology: Topology,
+    /// Emergency events, in file order.
+    pub events: Vec<Event>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -140,6 +145,36 @@ impl Scenario {
                 Role::Hospital(h) => Some((i, h)),
                 _ => None,
             })
+    }
+
+    /// Baseline demand per day behind a site (`None`: the network's hospitals) for one
+    /// product and one group (`None`: all groups); the denominator of days of supply.
+    pub fn baseline_per_day(
+        &self,
+        site: Option<SiteId>,
+        product: usize,
+        group: Option<usize>,
+    ) -> f64 {
+        let cells = self.cells();
+        let groups = match group {
+            Some(g) => g..g + 1,
+            None => 0..cells.groups,
+        };
+        let one;
+        let sites: &[SiteId] = match site {
+            Some(s) => {
+                one = [s];
+                &one
+            }
+            None => &self.topology.hospitals,
+        };
+        let mut sum = 0.0;
+        for &s in sites {
+            for g in groups.clone() {
+                sum += self.baseline_demand[cells.index(s, product, g)];
+            }
+        }
+        sum
     }
 
     /// The same scenario with a different seed or replication count.

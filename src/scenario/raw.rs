@@ -49,6 +49,10 @@ pub struct RawScenario {
     /// Alert bands by days of supply (e.g. Korea's five stages).
     #[serde(default)]
     pub alert_levels: Vec<RawAlertLevel>,
+    /// Emergency events: collection drops and surges, demand changes, lab outages,
+    /// transport disruptions.
+    #[serde(default)]
+    pub events: Vec<RawEvent>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -486,4 +490,86 @@ pub struct RawAlertLevel {
     pub name: String,
     /// The band applies when network days of supply are below this. At most 16 levels.
     pub below_days: f64,
+}
+
+/// An emergency event; `type` says which. Every event has a `name`, a `start` (a date, or a
+/// date and time such as `2026-02-01T06:00:00`, rounded to the period), and a duration in
+/// `days` or `hours` (exactly one). Events that target sites take `sites` (names) and/or
+/// `regions` (the sites' `region`); with neither, every site of the kind the event affects.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawEvent {
+    /// Donations at collection sites scaled by `factor` (e.g. 0.891 for Korea's -10.9%
+    /// donors in 2020; 0 for cancelled drives).
+    CollectionChange {
+        name: String,
+        start: Datetime,
+        days: Option<f64>,
+        hours: Option<f64>,
+        #[serde(default)]
+        sites: Vec<String>,
+        #[serde(default)]
+        regions: Vec<String>,
+        factor: f64,
+    },
+    /// The public's donation surge after a disaster: donations rise to `peak` times normal
+    /// `lag_hours` after the start, then decay towards normal with `half_life_days`.
+    DonationSurge {
+        name: String,
+        start: Datetime,
+        days: Option<f64>,
+        hours: Option<f64>,
+        #[serde(default)]
+        sites: Vec<String>,
+        #[serde(default)]
+        regions: Vec<String>,
+        peak: f64,
+        #[serde(default)]
+        lag_hours: f64,
+        half_life_days: f64,
+    },
+    /// Patient requests at hospitals scaled by `factor` (< 1: electives deferred; > 1:
+    /// demand up), for the listed `products` (default all).
+    DemandChange {
+        name: String,
+        start: Datetime,
+        days: Option<f64>,
+        hours: Option<f64>,
+        #[serde(default)]
+        sites: Vec<String>,
+        #[serde(default)]
+        regions: Vec<String>,
+        #[serde(default)]
+        products: Vec<Product>,
+        factor: f64,
+    },
+    /// Labs out of action or degraded: capacity scaled by `capacity_factor` (default 0,
+    /// closed). Donations wait in the queue; batches already in processing finish. A lab
+    /// with unlimited capacity is either open or closed.
+    LabOutage {
+        name: String,
+        start: Datetime,
+        days: Option<f64>,
+        hours: Option<f64>,
+        #[serde(default)]
+        sites: Vec<String>,
+        #[serde(default)]
+        regions: Vec<String>,
+        #[serde(default)]
+        capacity_factor: f64,
+    },
+    /// A transport link (a `[[links]]` entry, `from` -> `to`) closed (`closed = true`:
+    /// nothing leaves until it reopens) or slowed by `extra_hours`. Units already on the
+    /// road arrive as planned.
+    TransportDisruption {
+        name: String,
+        start: Datetime,
+        days: Option<f64>,
+        hours: Option<f64>,
+        from: String,
+        to: String,
+        #[serde(default)]
+        closed: bool,
+        extra_hours: Option<f64>,
+    },
 }

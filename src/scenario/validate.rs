@@ -5,14 +5,17 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::NaiveDate;
 use toml::value::Datetime;
 
+mod events;
+
 use super::error::{FieldPath, Locator, Problem, ScenarioError};
 use super::limits::*;
 use super::raw::*;
 use super::{AlertLevel, Costs, InitialLot, ProductSpec, Scenario};
 use crate::blood::{GroupSystem, Product};
+use crate::events::Event;
 use crate::calendar::{Calendar, PERIOD_HOURS_ALLOWED};
 use crate::demand::DemandStream;
-use crate::network::{Collection, Hospital, Lab, Role, Site, SiteId};
+use crate::network::{Collection, Hospital, Lab, Role, Site, SiteId, Topology};
 use crate::policy::OrderUpTo;
 use crate::random::{Count, CountDistribution, MAX_REQUEST_UNITS, Shock, SizeTable};
 use crate::supply::{DonationKind, DonationStream};
@@ -225,7 +228,8 @@ impl Validator<'_> {
             &baseline_demand,
         );
         let alert_levels = self.alert_levels(&raw.alert_levels);
-        self.check_volumes(&sites, &ctx, &initial_stock);
+        let events = self.events(&raw.events, &sites, &ctx);
+        self.check_volumes(&sites, &ctx, &initial_stock, &events);
         let costs = self.costs(&raw.costs, &ctx);
         Some(Scenario {
             name: raw.scenario.name.clone(),
@@ -237,6 +241,8 @@ impl Validator<'_> {
             groups,
             donor_frequencies: ctx.donor,
             products: product_specs,
+            topology: Topology::new(&sites),
+            events,
             sites,
             issuing: raw.policy.issuing,
             unmet_demand: raw.policy.unmet_demand,
@@ -1341,12 +1347,21 @@ impl Validator<'_> {
     /// negative-binomial day far in its tail, Poisson noise), and units of a product over the
     /// whole run across the network (what a backlog or a lab queue can accumulate), both
     /// within [`MAX_UNITS`], a quarter of the counters' range.
-    fn check_volumes(&mut self, sites: &[Site], ctx: &Context, initial: &[InitialLot]) {
+    fn check_volumes(
+        &mut self,
+        sites: &[Site],
+        ctx: &Context,
+        initial: &[InitialLot],
+        events: &[Event],
+    ) {
         if !self.problems.is_empty() {
             return; // the streams' numbers may be placeholders for rejected values
         }
         let peak = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
-        let (demand_day, collection_day) = (peak(&ctx.demand_by_day), peak(&ctx.collection_by_day));
+        let (demand_day, collection_day) = (
+            peak(&ctx.demand_by_day) * crate::events::peak_factor(events, true),
+            peak(&ctx.collection_by_day) * crate::events::peak_factor(events, false),
+        );
         let f = ctx.calendar.day_fraction();
         let days = f64::from(ctx.calendar.days());
         // The products, then the events themselves (donations or requests).

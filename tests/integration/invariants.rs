@@ -1,4 +1,4 @@
-//! Property tests: on random small networks, units are conserved at every site in every
+//! Property tests: on random small networks with random events, units are conserved at every site in every
 //! period, no unit is issued after its expiry, and only compatible units are issued.
 
 use bloodsim::engine::Engine;
@@ -23,6 +23,8 @@ struct Net {
     review: &'static str,
     substitution: &'static str,
     initial_days: f64,
+    /// (type, start day, days, factor, target index): events of every kind.
+    events: Vec<(u8, u32, u32, f64, usize)>,
 }
 
 fn net() -> impl Strategy<Value = Net> {
@@ -57,6 +59,10 @@ fn net() -> impl Strategy<Value = Net> {
                     prop::sample::select(vec!["before_demand", "after_demand"]),
                     prop::sample::select(vec!["compatible", "none"]),
                     0.0f64..4.0,
+                    prop::collection::vec(
+                        (0u8..5, 0u32..20, 1u32..8, 0.0f64..3.0, 0usize..8),
+                        0..4,
+                    ),
                 )
             },
         )
@@ -79,6 +85,7 @@ fn net() -> impl Strategy<Value = Net> {
                 review,
                 substitution,
                 initial_days,
+                events,
             )| Net {
                 abo,
                 period_hours,
@@ -95,6 +102,7 @@ fn net() -> impl Strategy<Value = Net> {
                 review,
                 substitution,
                 initial_days,
+                events,
             },
         )
 }
@@ -198,8 +206,48 @@ impl Net {
         }
         links.sort();
         links.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-        for (from, to, hours) in links {
+        for (from, to, hours) in &links {
             t += &format!("[[links]]\nfrom = \"{from}\"\nto = \"{to}\"\nhours = {hours}\n");
+        }
+        for &(kind, start, days, factor, target) in &self.events {
+            t += &format!(
+                "[[events]]\nname = \"e\"\nstart = 2026-{}\ndays = {days}\n",
+                // Day `start` of the scenario (from 10 February).
+                match 10 + start {
+                    d @ ..=28 => format!("02-{d:02}"),
+                    d => format!("03-{:02}", d - 28),
+                }
+            );
+            let col = target % self.collections.len();
+            t += &match kind {
+                0 => format!(
+                    "type = \"collection_change\"\nsites = [\"col{col}\"]\nfactor = {factor}\n"
+                ),
+                1 => format!(
+                    "type = \"donation_surge\"\npeak = {}\nhalf_life_days = 2\n",
+                    1.0 + factor
+                ),
+                2 => format!(
+                    "type = \"demand_change\"\nsites = [\"{}\"]\nfactor = {factor}\n",
+                    hospitals[target % hospitals.len()].0
+                ),
+                3 => format!(
+                    "type = \"lab_outage\"\nsites = [\"lab{}\"]\ncapacity_factor = {}\n",
+                    target % self.labs.len(),
+                    factor.min(1.0)
+                ),
+                _ => {
+                    let (from, to, _) = &links[target % links.len()];
+                    let delay = if factor < 1.5 {
+                        "closed = true".to_string()
+                    } else {
+                        format!("extra_hours = {}", factor * 20.0)
+                    };
+                    format!(
+                        "type = \"transport_disruption\"\nfrom = \"{from}\"\nto = \"{to}\"\n{delay}\n"
+                    )
+                }
+            };
         }
         t += &format!(
             "[policy]\nissuing = \"{}\"\nunmet_demand = \"{}\"\nallocation = \"{}\"\n",

@@ -1,0 +1,205 @@
+//! Step 6: patient demand and issuing.
+//!
+//! Per hospital and product, for each recipient group: the backlog first, then this period's
+//! requests (each a number of units) from the group's own stock in issuing order, partially
+//! if stock runs out. Each remainder is then sought from compatible groups in the product's
+//! preference order. What is still missing is unmet: lost, or added to the backlog.
+
+use super::{Conditions, Model, State};
+use crate::network::{Role, SiteId};
+use crate::policy::UnmetDemand;
+use crate::random::{Scale, Stream, period_scales};
+use crate::record::{Flows, Issue, Recorder};
+
+/// Units of one recipient group still needed after its own group's stock.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Shortfall {
+    group: usize,
+    units: u32,
+    /// A request of this period (counts as unmet), not an older backlog.
+    new_request: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn demand<R: Recorder>(
+    model: &Model,
+    t: u32,
+    conditions: &Conditions,
+    state: &mut State,
+    flows: &mut Flows,
+    streams: &mut [Stream],
+    (scales, residual): (&mut Vec<Scale>, &mut Vec<Shortfall>),
+    recorder: &mut R,
+) {
+    let scenario = model.scenario;
+    let weekday = scenario.calendar.weekday(scenario.calendar.day_of(t));
+    for (h, by_product) in model.demand_by_product.iter().enumerate() {
+        let Role::Hospital(hosp) = &scenario.sites[h].role else {
+            continue;
+        };
+        let rng = &mut streams[h];
+        let processes = hosp.demand.iter().map(|d| {
+            (
+                &d.shock,
+                d.weekday[weekday] * conditions.demand(h, d.product),
+            )
+        });
+        period_scales(scales, rng, 1.0, processes);
+        for (p, stream_ids) in by_product {
+            let mut issuer = Issuer {
+                model,
+                t,
+                site: h,
+                product: *p,
+                state: &mut *state,
+                flows: &mut *flows,
+                recorder: &mut *recorder,
+            };
+            residual.clear();
+            for g in 0..model.cells.groups {
+                serve_own_group(&mut issuer, g, stream_ids, rng, scales, residual);
+            }
+            substitute(&mut issuer, residual);
+        }
+    }
+}
+
+/// Issues one hospital's units of one product in one period.
+struct Issuer<'a, 'm, 's, R> {
+    model: &'a Model<'s>,
+    t: u32,
+    site: SiteId,
+    product: usize,
+    state: &'m mut State,
+    flows: &'m mut Flows,
+    recorder: &'m mut R,
+}
+
+/// Backlog and new requests of recipient group `g` from its own stock; the rest goes to
+/// `residual`.
+fn serve_own_group<R: Recorder>(
+    is: &mut Issuer<'_, '_, '_, R>,
+    g: usize,
+    stream_ids: &[usize],
+    rng: &mut Stream,
+    scales: &[Scale],
+    residual: &mut Vec<Shortfall>,
+) {
+    let Role::Hospital(hosp) = &is.model.scenario.sites[is.site].role else {
+        return;
+    };
+    let cell = is.model.cells.index(is.site, is.product, g);
+    let mut available = is.state.inventory.on_hand(cell);
+    let mut served = 0u32;
+    let owed = std::mem::take(&mut is.state.backlog[cell]);
+    let from_backlog = owed.min(available);
+    available -= from_backlog;
+    served += from_backlog;
+    if owed > from_backlog {
+        residual.push(Shortfall {
+            group: g,
+            units: owed - from_backlog,
+            new_request: false,
+        });
+    }
+    let short = |units| Shortfall {
+        group: g,
+        units,
+        new_request: true,
+    };
+    for &k in stream_ids {
+        let stream = &hosp.demand[k];
+        let n = stream.per_group[g].sample(rng, &scales[k]);
+        is.flows.requests[cell] += n;
+        if stream.units.is_fixed() {
+            // Same outcome as the loop below, without a draw per request.
+            let size = stream.units.sample(rng);
+            is.flows.demanded[cell] += n * size;
+            let full = (available / size).min(n);
+            available -= full * size;
+            served += full * size;
+            if full < n {
+                let partial = available;
+                available = 0;
+                served += partial;
+                residual.push(short(size - partial));
+                residual.extend((full + 1..n).map(|_| short(size)));
+            }
+            continue;
+        }
+        for _ in 0..n {
+            let size = stream.units.sample(rng);
+            is.flows.demanded[cell] += size;
+            let now = size.min(available);
+            available -= now;
+            served += now;
+            if now < size {
+                residual.push(short(size - now));
+            }
+        }
+    }
+    is.flows.issued_exact[cell] += served;
+    is.issue(g, g, served);
+}
+
+/// Each shortfall sought from compatible groups in preference order; what is still missing
+/// is unmet (if new) and backordered (if the policy says so).
+fn substitute<R: Recorder>(is: &mut Issuer<'_, '_, '_, R>, residual: &[Shortfall]) {
+    let (model, site, p) = (is.model, is.site, is.product);
+    let backorder = model.scenario.unmet_demand == UnmetDemand::Backordered;
+    for &Shortfall {
+        group: g,
+        units: need,
+        new_request,
+    } in residual
+    {
+        let cell = model.cells.index(site, p, g);
+        let mut missing = need;
+        for &donor in &model.scenario.products[p].preference[g][1..] {
+            if missing == 0 {
+                break;
+            }
+            let donor_cell = model.cells.index(site, p, donor);
+            let got = is.state.inventory.on_hand(donor_cell).min(missing);
+            if got > 0 {
+                is.issue(donor, g, got);
+                is.flows.issued_substituted[cell] += got;
+                missing -= got;
+            }
+        }
+        if new_request && missing > 0 {
+            is.flows.unmet[cell] += missing;
+            is.flows.requests_short[cell] += 1;
+        }
+        if backorder {
+            is.state.backlog[cell] += missing;
+        }
+    }
+}
+
+impl<R: Recorder> Issuer<'_, '_, '_, R> {
+    /// Issues `units` of group `donor` to patients of group `recipient`, in issuing order.
+    fn issue(&mut self, donor: usize, recipient: usize, units: u32) {
+        if units == 0 {
+            return;
+        }
+        let (site, product, period) = (self.site, self.product, self.t);
+        let cell = self.model.cells.index(site, product, donor);
+        self.flows.issued[cell] += units;
+        let oldest_first = self.model.scenario.issuing.oldest_first();
+        let recorder = &mut *self.recorder;
+        self.state
+            .inventory
+            .take(cell, units, oldest_first, |expiry, n| {
+                recorder.issue(Issue {
+                    period,
+                    site,
+                    product,
+                    donor,
+                    recipient,
+                    expiry,
+                    units: n,
+                })
+            });
+    }
+}

@@ -1,0 +1,261 @@
+//! One replication of the supply network, period by period.
+//!
+//! The engine is pure and deterministic: no I/O, no clock, no globals. Randomness comes only
+//! from per-process streams derived from (seed, process name, replication, period); results
+//! go only to a [`Recorder`]. It has four parts:
+//!
+//! - the [`Model`]: the scenario compiled into lookup tables, fixed for a run;
+//! - the [`State`]: everything a replication carries from one period to the next, one value
+//!   that can be cloned to branch a replication;
+//! - the period's [`Conditions`]: multipliers on rates by site and extra transport time,
+//!   set by the calendar and the scenario's [`events`](crate::events);
+//! - the steps, one module each, in this order within a period (ARCHITECTURE.md explains
+//!   each):
+//!
+//! 1. [`arrivals`]: shipments, donations reaching labs, lab batches finishing processing
+//! 2. [`expiry`]: units whose expiry period is now leave stock
+//! 3. [`collection`]: donations at collection sites
+//! 4. [`labs`]: processing starts (capacity-limited, oldest donations first)
+//! 5. [`replenishment`]: hospital reviews set to `before_demand`
+//! 6. [`issuing`]: patient demand, issuing (exact group first, then compatible substitutes)
+//! 7. [`replenishment`]: hospital reviews set to `after_demand`
+//! 8. record
+//!
+//! State lives in flat per-cell arrays allocated once per [`Engine`]; a period allocates
+//! nothing once the shipment and lab queues have grown to their working size.
+
+mod arrivals;
+mod collection;
+mod conditions;
+mod expiry;
+mod issuing;
+mod labs;
+mod model;
+mod replenishment;
+mod state;
+
+pub use conditions::Conditions;
+pub use model::Model;
+pub use state::State;
+
+use crate::events;
+use crate::network::Role;
+use crate::policy::ReviewTiming;
+use crate::random::{ProcessKey, Scale, Stream};
+use crate::record::{Flows, PeriodView, Recorder};
+use crate::scenario::Scenario;
+
+/// Runs one replication of `scenario` and reports every period to `recorder`.
+pub fn run_replication<R: Recorder>(
+    scenario: &Scenario,
+    seed: u64,
+    replication: u64,
+    recorder: &mut R,
+) {
+    Engine::new(scenario).run(seed, replication, recorder);
+}
+
+/// The key of each site's random process (donations at a collection site, testing at a
+/// lab, demand at a hospital) in one replication, by site.
+pub fn site_keys(
+    scenario: &Scenario,
+    seed: u64,
+    replication: u64,
+) -> impl Iterator<Item = ProcessKey> + '_ {
+    scenario.sites.iter().map(move |site| {
+        let process = match site.role {
+            Role::Collection(_) => "donations",
+            Role::Lab(_) => "testing",
+            Role::Hospital(_) => "demand",
+            Role::Hub | Role::Supplier => "none",
+        };
+        ProcessKey::new(seed, &format!("{process}/{}", site.name), replication)
+    })
+}
+
+/// The random streams of one replication: each site's process key, its stream for the
+/// current period, and the words it drew in earlier periods.
+#[derive(Debug, Default)]
+struct Streams {
+    keys: Vec<ProcessKey>,
+    current: Vec<Stream>,
+    earlier_words: Vec<u128>,
+}
+
+impl Streams {
+    fn start(&mut self, keys: impl Iterator<Item = ProcessKey>) {
+        self.keys.clear();
+        self.keys.extend(keys);
+        self.current.clear();
+        self.current.extend(self.keys.iter().map(|k| k.stream(0)));
+        self.earlier_words.clear();
+        self.earlier_words.resize(self.keys.len(), 0);
+    }
+
+    /// Every process's stream for period `t`, from its start.
+    fn begin_period(&mut self, t: u32) {
+        for ((rng, key), words) in self
+            .current
+            .iter_mut()
+            .zip(&self.keys)
+            .zip(&mut self.earlier_words)
+        {
+            *words += rng.get_word_pos();
+            *rng = key.stream(t);
+        }
+    }
+
+    fn words_drawn(&self) -> Vec<u128> {
+        let now = self.current.iter().map(|s| s.get_word_pos());
+        self.earlier_words
+            .iter()
+            .zip(now)
+            .map(|(a, b)| a + b)
+            .collect()
+    }
+}
+
+/// Scratch space the steps reuse every period.
+#[derive(Debug, Clone, Default)]
+struct Scratch {
+    /// Multipliers of one site's count processes, by process.
+    scales: Vec<Scale>,
+    /// Demand not met from the patient's own group, awaiting substitutes.
+    shortfalls: Vec<issuing::Shortfall>,
+    orders: replenishment::Orders,
+}
+
+/// Runs replications of one scenario, reusing its memory from one to the next.
+pub struct Engine<'s> {
+    model: Model<'s>,
+    state: State,
+    conditions: Conditions,
+    flows: Flows,
+    streams: Streams,
+    scratch: Scratch,
+}
+
+impl<'s> Engine<'s> {
+    pub fn new(scenario: &'s Scenario) -> Engine<'s> {
+        let model = Model::new(scenario);
+        let cells = model.cells;
+        Engine {
+            state: State::new(cells, &model.shelf_by_cell, model.longest_delay),
+            conditions: Conditions::new(cells.sites, cells.products),
+            flows: Flows::new(cells.len()),
+            streams: Streams::default(),
+            scratch: Scratch {
+                scales: Vec::new(),
+                shortfalls: Vec::new(),
+                orders: replenishment::Orders::new(model.most_clients()),
+            },
+            model,
+        }
+    }
+
+    /// Runs one replication from a clean state.
+    pub fn run<R: Recorder>(&mut self, seed: u64, replication: u64, recorder: &mut R) {
+        self.start(seed, replication);
+        while self.state.period < self.model.scenario.calendar.periods {
+            self.step(recorder);
+        }
+    }
+
+    /// Empties the network and keys the random streams of `replication`.
+    pub fn start(&mut self, seed: u64, replication: u64) {
+        self.state.clear();
+        let keys = site_keys(self.model.scenario, seed, replication);
+        self.streams.start(keys);
+    }
+
+    /// Simulates the next period and reports it to `recorder`.
+    pub fn step<R: Recorder>(&mut self, recorder: &mut R) {
+        let Engine {
+            model,
+            state,
+            conditions,
+            flows,
+            streams,
+            scratch,
+        } = self;
+        let t = state.period;
+        streams.begin_period(t);
+        let streams = &mut streams.current;
+        flows.clear();
+        if t == 0 {
+            place_initial_stock(model, state, flows);
+        }
+        conditions.from_calendar(model.scenario, t);
+        events::apply(&model.scenario.events, t, conditions);
+        arrivals::arrivals(model, t, conditions, state, flows, streams);
+        expiry::expiry(model, t, state, flows);
+        collection::collection(
+            model,
+            t,
+            conditions,
+            state,
+            flows,
+            streams,
+            &mut scratch.scales,
+        );
+        labs::processing(model, t, conditions, state, flows, streams);
+        let orders = &mut scratch.orders;
+        replenishment::reviews(
+            model,
+            (t, ReviewTiming::BeforeDemand),
+            conditions,
+            state,
+            flows,
+            orders,
+        );
+        let demand_scratch = (&mut scratch.scales, &mut scratch.shortfalls);
+        issuing::demand(
+            model,
+            t,
+            conditions,
+            state,
+            flows,
+            streams,
+            demand_scratch,
+            recorder,
+        );
+        replenishment::reviews(
+            model,
+            (t, ReviewTiming::AfterDemand),
+            conditions,
+            state,
+            flows,
+            orders,
+        );
+        recorder.period(&PeriodView {
+            period: t,
+            cells: model.cells,
+            flows,
+            on_hand: state.inventory.on_hand_all(),
+            in_transit: &state.in_transit,
+            in_testing: &state.in_testing,
+            backlog: &state.backlog,
+        });
+        state.period = t + 1;
+    }
+
+    /// The replication's state between periods.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Random words (32-bit) each site's stream has used so far in this replication: how
+    /// much randomness the replication drew, by process.
+    pub fn words_drawn(&self) -> Vec<u128> {
+        self.streams.words_drawn()
+    }
+}
+
+fn place_initial_stock(model: &Model, state: &mut State, flows: &mut Flows) {
+    for lot in &model.scenario.initial_stock {
+        let cell = model.cells.index(lot.site, lot.product, lot.group);
+        let expiry = model.shelf[lot.product] - lot.age;
+        state.inventory.add(cell, expiry, lot.units);
+        flows.initial[cell] += lot.units;
+    }
+}

@@ -1,0 +1,127 @@
+//! The scenario compiled for the engine: the tables every replication reads and none
+//! changes, built once per run.
+
+use crate::network::{Role, SiteId};
+use crate::policy::{OrderUpTo, ReviewTiming};
+use crate::random::Thinning;
+use crate::scenario::{Cells, Scenario};
+
+/// A hospital as its supplier sees it when filling orders.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Client<'s> {
+    pub site: SiteId,
+    pub lead_time: u32,
+    /// Replenishment rule per product.
+    pub rules: &'s [Option<OrderUpTo>],
+}
+
+/// What the engine reads about a scenario, laid out for the period steps.
+#[derive(Debug, Clone)]
+pub struct Model<'s> {
+    pub(super) scenario: &'s Scenario,
+    pub(super) cells: Cells,
+    /// Shelf life in periods, by product.
+    pub(super) shelf: Vec<u32>,
+    /// Shelf life of each stock-holding cell (`None` for cells that hold no stock).
+    pub(super) shelf_by_cell: Vec<Option<u32>>,
+    /// The longest delay any item waits in transit or processing.
+    pub(super) longest_delay: u32,
+    /// The hospitals each site supplies, by site (see `Topology::clients`).
+    pub(super) clients: Vec<Vec<Client<'s>>>,
+    /// Priority of each client, by supplier (for `allocate`).
+    pub(super) priorities: Vec<Vec<u32>>,
+    /// Demand streams of each hospital grouped by product: (product, stream indices).
+    pub(super) demand_by_product: Vec<Vec<(usize, Vec<usize>)>>,
+    /// Review timings some hospital uses (the other pass is skipped).
+    pub(super) timings_used: Vec<ReviewTiming>,
+    /// Discards at testing, by site (labs only).
+    pub(super) discards: Vec<Thinning>,
+}
+
+impl<'s> Model<'s> {
+    pub fn new(scenario: &'s Scenario) -> Model<'s> {
+        let cells = scenario.cells();
+        let shelf: Vec<u32> = scenario.products.iter().map(|p| p.shelf_life).collect();
+        let mut shelf_by_cell = vec![None; cells.len()];
+        for &s in &scenario.topology.stock_sites {
+            for (p, &l) in shelf.iter().enumerate() {
+                for g in 0..cells.groups {
+                    shelf_by_cell[cells.index(s, p, g)] = Some(l);
+                }
+            }
+        }
+        // Hospitals in site order under their supplier, as in `Topology::clients`.
+        let mut clients: Vec<Vec<Client<'s>>> = vec![Vec::new(); cells.sites];
+        let mut priorities: Vec<Vec<u32>> = vec![Vec::new(); cells.sites];
+        for (site, h) in scenario.hospitals() {
+            clients[h.supplier].push(Client {
+                site,
+                lead_time: h.lead_time,
+                rules: &h.replenishment,
+            });
+            priorities[h.supplier].push(h.priority);
+        }
+        let mut timings_used: Vec<ReviewTiming> = scenario
+            .hospitals()
+            .flat_map(|(_, h)| h.replenishment.iter().flatten().map(|r| r.timing))
+            .collect();
+        timings_used.dedup();
+        Model {
+            scenario,
+            cells,
+            shelf,
+            shelf_by_cell,
+            longest_delay: longest_delay(scenario),
+            priorities,
+            clients,
+            demand_by_product: demand_by_product(scenario, cells),
+            timings_used,
+            discards: scenario
+                .sites
+                .iter()
+                .map(|s| match &s.role {
+                    Role::Lab(l) => Thinning::new(l.discard_fraction),
+                    _ => Thinning::new(0.0),
+                })
+                .collect(),
+        }
+    }
+
+    /// Most hospitals one site supplies.
+    pub(super) fn most_clients(&self) -> usize {
+        self.clients.iter().map(Vec::len).max().unwrap_or(0)
+    }
+}
+
+fn longest_delay(scenario: &Scenario) -> u32 {
+    scenario
+        .sites
+        .iter()
+        .map(|s| match &s.role {
+            Role::Collection(c) => c.to_lab.max(c.lab_to_hub),
+            Role::Lab(l) => l.processing,
+            Role::Hospital(h) => h.lead_time,
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn demand_by_product(scenario: &Scenario, cells: Cells) -> Vec<Vec<(usize, Vec<usize>)>> {
+    scenario
+        .sites
+        .iter()
+        .map(|s| match &s.role {
+            Role::Hospital(h) => (0..cells.products)
+                .map(|p| {
+                    let streams = (0..h.demand.len())
+                        .filter(|&k| h.demand[k].product == p)
+                        .collect::<Vec<_>>();
+                    (p, streams)
+                })
+                .filter(|(_, ks)| !ks.is_empty())
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}

@@ -1,0 +1,173 @@
+//! Steps 5 and 7: hospitals due for review order up to their level; each supplier fills the
+//! orders (allocating when short) and dispatches.
+
+use super::state::Shipment;
+use super::{Conditions, Model, State};
+use crate::network::{Role, SiteId};
+use crate::policy::{ReviewTiming, allocate};
+use crate::record::Flows;
+
+/// Scratch space for one supplier's orders, sized for the largest client list.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Orders {
+    /// Which clients review the product now.
+    due: Vec<bool>,
+    requests: Vec<u32>,
+    grants: Vec<u32>,
+    /// (expiry, units) drawn from a hub's stock for one shipment.
+    batches: Vec<(u32, u32)>,
+}
+
+impl Orders {
+    pub fn new(most_clients: usize) -> Orders {
+        Orders {
+            due: vec![false; most_clients],
+            requests: vec![0; most_clients],
+            grants: vec![0; most_clients],
+            batches: Vec::new(),
+        }
+    }
+}
+
+pub(super) fn reviews(
+    model: &Model,
+    (t, timing): (u32, ReviewTiming),
+    conditions: &Conditions,
+    state: &mut State,
+    flows: &mut Flows,
+    orders: &mut Orders,
+) {
+    if !model.timings_used.contains(&timing) {
+        return;
+    }
+    for &supplier in &model.scenario.topology.dispatchers {
+        let unlimited = matches!(model.scenario.sites[supplier].role, Role::Supplier);
+        for p in 0..model.cells.products {
+            if mark_due(model, t, timing, supplier, p, &mut orders.due) {
+                for g in 0..model.cells.groups {
+                    let order = (supplier, unlimited, p, g);
+                    fill_orders(model, t, conditions, order, state, flows, orders);
+                }
+            }
+        }
+    }
+}
+
+/// Marks which clients of `supplier` review `p` now (in `due`); true if any does.
+fn mark_due(
+    model: &Model,
+    t: u32,
+    timing: ReviewTiming,
+    supplier: SiteId,
+    p: usize,
+    due: &mut [bool],
+) -> bool {
+    let mut any = false;
+    for (due, client) in due.iter_mut().zip(&model.clients[supplier]) {
+        *due = client.rules[p]
+            .as_ref()
+            .is_some_and(|rule| rule.timing == timing && rule.reviews_in(t));
+        any |= *due;
+    }
+    any
+}
+
+/// Orders of one supplier's clients for product `p`, group `g`: asked, granted, dispatched.
+fn fill_orders(
+    model: &Model,
+    t: u32,
+    conditions: &Conditions,
+    (supplier, unlimited, p, g): (SiteId, bool, usize, usize),
+    state: &mut State,
+    flows: &mut Flows,
+    orders: &mut Orders,
+) {
+    let cells = model.cells;
+    let clients = &model.clients[supplier];
+    let n = clients.len();
+    let mut any = false;
+    for (k, client) in clients.iter().enumerate() {
+        let quantity = match &client.rules[p] {
+            Some(rule) if orders.due[k] => {
+                let cell = cells.index(client.site, p, g);
+                let position = i64::from(state.inventory.on_hand(cell))
+                    + i64::from(state.in_transit[cell])
+                    - i64::from(state.backlog[cell]);
+                rule.order_quantity(g, position)
+            }
+            _ => 0,
+        };
+        orders.requests[k] = quantity;
+        any |= quantity > 0;
+    }
+    if !any {
+        return;
+    }
+    let supplier_cell = cells.index(supplier, p, g);
+    let (requests, grants) = (&orders.requests[..n], &mut orders.grants[..n]);
+    if unlimited {
+        grants.copy_from_slice(requests);
+    } else if n == 1 {
+        // What `allocate` gives a single client under any rule.
+        grants[0] = requests[0].min(state.inventory.on_hand(supplier_cell));
+    } else {
+        let available = state.inventory.on_hand(supplier_cell);
+        let priorities = &model.priorities[supplier];
+        allocate(
+            model.scenario.allocation,
+            available,
+            requests,
+            priorities,
+            grants,
+        );
+    }
+    let oldest_first = model.scenario.issuing.oldest_first();
+    for (k, client) in clients.iter().enumerate() {
+        let (ordered, granted) = (orders.requests[k], orders.grants[k]);
+        if ordered == 0 {
+            continue;
+        }
+        let cell = cells.index(client.site, p, g);
+        flows.ordered[cell] += ordered;
+        if granted == 0 {
+            continue;
+        }
+        let lead_time = client.lead_time + conditions.delivery_delay[client.site];
+        if unlimited {
+            flows.collected[supplier_cell] += granted;
+            let shipment = Shipment {
+                from: supplier_cell,
+                to: cell,
+                expiry: t + model.shelf[p],
+                units: granted,
+                delay: lead_time,
+            };
+            state.ship_units(flows, t, shipment);
+        } else if lead_time == 0 {
+            // Same-period delivery: stock moves ring to ring, expiry by expiry.
+            let moved = state
+                .inventory
+                .transfer(supplier_cell, cell, granted, oldest_first);
+            flows.shipped[supplier_cell] += moved;
+            flows.received[cell] += moved;
+        } else {
+            let batches = &mut orders.batches;
+            batches.clear();
+            state
+                .inventory
+                .take(supplier_cell, granted, oldest_first, |e, units| {
+                    batches.push((e, units))
+                });
+            for &(expiry, units) in batches.iter() {
+                let shipment = Shipment {
+                    from: supplier_cell,
+                    to: cell,
+                    expiry,
+                    units,
+                    delay: lead_time,
+                };
+                state.ship_units(flows, t, shipment);
+            }
+        }
+    }
+}

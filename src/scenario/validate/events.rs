@@ -1,0 +1,433 @@
+//! Validation of `[[events]]`: windows in periods, targets resolved to sites and legs.
+
+use chrono::NaiveDate;
+use toml::value::Datetime;
+
+use super::super::error::FieldPath;
+use super::super::limits::{MAX_DELAY_HOURS, MAX_EVENTS, MAX_FACTOR, MAX_HORIZON_DAYS};
+use super::super::raw::RawEvent;
+use super::{Context, Validator, root};
+use crate::events::{Delay, Effect, Event, Leg, Profile};
+use crate::network::{Role, Site, SiteId};
+
+/// The fields every event has.
+struct Common<'a> {
+    name: &'a str,
+    start: &'a Datetime,
+    days: Option<f64>,
+    hours: Option<f64>,
+}
+
+/// Which sites an event may target.
+#[derive(Clone, Copy)]
+enum Kind {
+    Collection,
+    Lab,
+    Hospital,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Collection => "collection site",
+            Kind::Lab => "lab",
+            Kind::Hospital => "hospital",
+        }
+    }
+
+    fn matches(self, role: &Role) -> bool {
+        matches!(
+            (self, role),
+            (Kind::Collection, Role::Collection(_))
+                | (Kind::Lab, Role::Lab(_))
+                | (Kind::Hospital, Role::Hospital(_))
+        )
+    }
+}
+
+impl Validator<'_> {
+    pub(super) fn events(&mut self, raw: &[RawEvent], sites: &[Site], ctx: &Context) -> Vec<Event> {
+        let mut events = Vec::new();
+        if raw.len() > MAX_EVENTS {
+            self.err(
+                &root().key("events"),
+                format!(
+                    "{} events, above the limit of {MAX_EVENTS} `[[events]]` entries",
+                    raw.len()
+                ),
+            );
+            return events;
+        }
+        for (i, e) in raw.iter().enumerate() {
+            let p = root().key("events").index(i);
+            if let Some(event) = self.event(&p, e, sites, ctx) {
+                events.push(event);
+            }
+        }
+        events
+    }
+
+    fn event(
+        &mut self,
+        p: &FieldPath,
+        e: &RawEvent,
+        sites: &[Site],
+        ctx: &Context,
+    ) -> Option<Event> {
+        let (common, effect) = match e {
+            RawEvent::CollectionChange {
+                name,
+                start,
+                days,
+                hours,
+                sites: names,
+                regions,
+                factor,
+            } => {
+                let targets = self.targets(p, names, regions, Kind::Collection, sites, ctx);
+                let factor = self.within(&p.key("factor"), *factor, 0.0, MAX_FACTOR, "a multiplier");
+                let effect = Some(Effect::Collection {
+                    sites: targets?,
+                    profile: Profile::Constant(factor?),
+                });
+                (
+                    Common {
+                        name,
+                        start,
+                        days: *days,
+                        hours: *hours,
+                    },
+                    effect,
+                )
+            }
+            RawEvent::DonationSurge {
+                name,
+                start,
+                days,
+                hours,
+                sites: names,
+                regions,
+                peak,
+                lag_hours,
+                half_life_days,
+            } => {
+                let targets = self.targets(p, names, regions, Kind::Collection, sites, ctx);
+                let peak = self.within(&p.key("peak"), *peak, 0.0, MAX_FACTOR, "a multiplier");
+                let lag = self.within(&p.key("lag_hours"), *lag_hours, 0.0, MAX_HORIZON_DAYS * 24.0, "the longest horizon");
+                let half_life = self.positive_at_most(
+                    &p.key("half_life_days"),
+                    *half_life_days,
+                    MAX_HORIZON_DAYS,
+                    "the longest horizon",
+                );
+                let per_day = f64::from(ctx.calendar.periods_per_day());
+                let effect = Some(Effect::Collection {
+                    sites: targets?,
+                    profile: Profile::Surge {
+                        peak: peak?,
+                        lag: ctx.calendar.hours_to_periods(lag?),
+                        half_life: half_life? * per_day,
+                    },
+                });
+                (
+                    Common {
+                        name,
+                        start,
+                        days: *days,
+                        hours: *hours,
+                    },
+                    effect,
+                )
+            }
+            RawEvent::DemandChange {
+                name,
+                start,
+                days,
+                hours,
+                sites: names,
+                regions,
+                products,
+                factor,
+            } => {
+                let targets = self.targets(p, names, regions, Kind::Hospital, sites, ctx);
+                let factor = self.within(&p.key("factor"), *factor, 0.0, MAX_FACTOR, "a multiplier");
+                let products = self.event_products(&p.key("products"), products, ctx);
+                let effect = Some(Effect::Demand {
+                    sites: targets?,
+                    products: products?,
+                    factor: factor?,
+                });
+                (
+                    Common {
+                        name,
+                        start,
+                        days: *days,
+                        hours: *hours,
+                    },
+                    effect,
+                )
+            }
+            RawEvent::LabOutage {
+                name,
+                start,
+                days,
+                hours,
+                sites: names,
+                regions,
+                capacity_factor,
+            } => {
+                let targets = self.targets(p, names, regions, Kind::Lab, sites, ctx);
+                let factor = self.within(
+                    &p.key("capacity_factor"),
+                    *capacity_factor,
+                    0.0,
+                    MAX_FACTOR,
+                    "a multiplier",
+                );
+                let effect = Some(Effect::LabCapacity {
+                    sites: targets?,
+                    factor: factor?,
+                });
+                (
+                    Common {
+                        name,
+                        start,
+                        days: *days,
+                        hours: *hours,
+                    },
+                    effect,
+                )
+            }
+            RawEvent::TransportDisruption {
+                name,
+                start,
+                days,
+                hours,
+                from,
+                to,
+                closed,
+                extra_hours,
+            } => {
+                let link = (from.as_str(), to.as_str());
+                let effect = self.disruption(p, link, *closed, *extra_hours, sites, ctx);
+                (
+                    Common {
+                        name,
+                        start,
+                        days: *days,
+                        hours: *hours,
+                    },
+                    effect,
+                )
+            }
+        };
+        let window = self.window(p, &common, ctx);
+        let (start, end) = window?;
+        Some(Event {
+            name: common.name.to_string(),
+            start,
+            end,
+            effect: effect?,
+        })
+    }
+
+    /// The event's periods `[start, end)`, clipped to the horizon; an event wholly outside
+    /// it is an error (it would silently do nothing).
+    fn window(&mut self, p: &FieldPath, c: &Common<'_>, ctx: &Context) -> Option<(u32, u32)> {
+        let cal = &ctx.calendar;
+        let start_hours = self.event_start(&p.key("start"), c.start, cal.start);
+        let length_hours = match (c.days, c.hours) {
+            (Some(d), None) => self.positive(&p.key("days"), d).map(|d| d * 24.0),
+            (None, Some(h)) => self.positive(&p.key("hours"), h),
+            _ => {
+                self.err(
+                    p,
+                    "give exactly one of `days` or `hours` for the event's duration",
+                );
+                None
+            }
+        };
+        let (start_hours, length_hours) = (start_hours?, length_hours?);
+        let period = f64::from(cal.period_hours);
+        let horizon = f64::from(cal.periods);
+        // Periods overlapped by [start, start + length), at least one.
+        let first = (start_hours / period).floor();
+        let last = ((start_hours + length_hours) / period)
+            .ceil()
+            .max(first + 1.0);
+        if last <= 0.0 || first >= horizon {
+            self.err(
+                &p.key("start"),
+                format!(
+                    "the event \"{}\" falls wholly outside the simulated horizon ({} to {})",
+                    c.name,
+                    cal.start,
+                    cal.date(cal.days())
+                ),
+            );
+            return None;
+        }
+        Some((first.max(0.0) as u32, last.min(horizon) as u32))
+    }
+
+    /// Hours from the scenario's start to the event's start (negative if before it).
+    fn event_start(&mut self, path: &FieldPath, d: &Datetime, origin: NaiveDate) -> Option<f64> {
+        let date = d.date.and_then(|date| {
+            NaiveDate::from_ymd_opt(
+                i32::from(date.year),
+                u32::from(date.month),
+                u32::from(date.day),
+            )
+        });
+        let time = match d.time {
+            None => Some(0.0),
+            Some(t) if d.offset.is_none() && t.hour < 24 && t.minute < 60 => {
+                Some(f64::from(t.hour) + f64::from(t.minute) / 60.0)
+            }
+            Some(_) => None,
+        };
+        match (date, time) {
+            (Some(date), Some(time)) => Some((date - origin).num_days() as f64 * 24.0 + time),
+            _ => {
+                self.err(
+                    path,
+                    format!(
+                        "must be a date (2026-02-01) or a local date and time \
+                         (2026-02-01T06:00:00), found {d}"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// Sites named or in the regions named, of the kind the event affects; all such sites
+    /// when neither is given.
+    fn targets(
+        &mut self,
+        p: &FieldPath,
+        names: &[String],
+        regions: &[String],
+        kind: Kind,
+        sites: &[Site],
+        ctx: &Context,
+    ) -> Option<Vec<SiteId>> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (i, name) in names.iter().enumerate() {
+            let path = p.key("sites").index(i);
+            match self.site_ref(&path, name, ctx) {
+                Some(s) if kind.matches(&sites[s].role) => out.push(s),
+                Some(s) => {
+                    let found = sites[s].role.kind();
+                    self.err(
+                        &path,
+                        format!(
+                            "\"{name}\" is a {found}; this event affects a {}",
+                            kind.name()
+                        ),
+                    );
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
+        for (i, region) in regions.iter().enumerate() {
+            let in_region: Vec<SiteId> = (0..sites.len())
+                .filter(|&s| sites[s].region == *region && kind.matches(&sites[s].role))
+                .collect();
+            if in_region.is_empty() {
+                let path = p.key("regions").index(i);
+                self.err(&path, format!("no {} in region \"{region}\"", kind.name()));
+                ok = false;
+            }
+            out.extend(in_region);
+        }
+        if names.is_empty() && regions.is_empty() {
+            out.extend((0..sites.len()).filter(|&s| kind.matches(&sites[s].role)));
+        }
+        out.sort_unstable();
+        out.dedup();
+        ok.then_some(out)
+    }
+
+    fn event_products(
+        &mut self,
+        path: &FieldPath,
+        products: &[crate::blood::Product],
+        ctx: &Context,
+    ) -> Option<Vec<usize>> {
+        if products.is_empty() {
+            return Some((0..ctx.products.len()).collect());
+        }
+        let mut out = Vec::new();
+        for (i, &product) in products.iter().enumerate() {
+            match ctx.product_index(product) {
+                Some(k) => out.push(k),
+                None => {
+                    let msg = format!("\"{}\" is not simulated in this scenario", product.name());
+                    self.err(&path.index(i), msg);
+                    return None;
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// The legs a link carries: roads of collection sites to their lab, of their lab to the
+    /// hub, and deliveries from a supplier to a hospital.
+    fn disruption(
+        &mut self,
+        p: &FieldPath,
+        (from, to): (&str, &str),
+        closed: bool,
+        extra_hours: Option<f64>,
+        sites: &[Site],
+        ctx: &Context,
+    ) -> Option<Effect> {
+        let delay = match (closed, extra_hours) {
+            (true, None) => Some(Delay::Closed),
+            (false, Some(h)) => self
+                .positive_at_most(&p.key("extra_hours"), h, MAX_DELAY_HOURS, "transport up to weeks")
+                .map(|h| Delay::Slowed(ctx.calendar.hours_to_periods(h).max(1))),
+            _ => {
+                self.err(p, "give either `closed = true` or `extra_hours`");
+                None
+            }
+        };
+        let from_id = self.site_ref(&p.key("from"), from, ctx);
+        let to_id = self.site_ref(&p.key("to"), to, ctx);
+        let (from_id, to_id) = (from_id?, to_id?);
+        let mut legs = Vec::new();
+        for (s, site) in sites.iter().enumerate() {
+            match &site.role {
+                Role::Collection(c) => {
+                    if (s, c.lab) == (from_id, to_id) {
+                        legs.push(Leg::ToLab(s));
+                    }
+                    if (c.lab, c.hub) == (from_id, to_id) {
+                        legs.push(Leg::ToHub(s));
+                    }
+                }
+                Role::Hospital(h) if (h.supplier, s) == (from_id, to_id) => {
+                    legs.push(Leg::ToHospital(s));
+                }
+                _ => {}
+            }
+        }
+        if legs.is_empty() {
+            self.err(
+                p,
+                format!(
+                    "no units travel from \"{from}\" to \"{to}\": a disrupted link must carry \
+                     donations to a lab, a lab's units to a hub, or a hospital's deliveries"
+                ),
+            );
+            return None;
+        }
+        Some(Effect::Transport {
+            legs,
+            delay: delay?,
+        })
+    }
+}
