@@ -155,6 +155,31 @@ impl Event {
     }
 }
 
+/// The largest product of demand (`demand = true`) or collection factors that overlapping
+/// events can apply in one period, anywhere (at least 1): validation bounds a period's
+/// counts with it so no event can make a 32-bit count wrap.
+pub fn peak_factor(events: &[Event], demand: bool) -> f64 {
+    let factor = |e: &Event| match (&e.effect, demand) {
+        (Effect::Demand { factor, .. }, true) => factor.max(1.0),
+        (Effect::Collection { profile, .. }, false) => match *profile {
+            Profile::Constant(f) => f.max(1.0),
+            Profile::Surge { peak, .. } => peak.max(1.0),
+        },
+        _ => 1.0,
+    };
+    // The product is largest at some event's start.
+    events
+        .iter()
+        .map(|at| {
+            events
+                .iter()
+                .filter(|e| e.active(at.start))
+                .map(factor)
+                .product::<f64>()
+        })
+        .fold(1.0, f64::max)
+}
+
 /// Applies the events active in period `t` to `conditions` (already set by the calendar).
 /// Factors of overlapping events multiply; transport delays add.
 pub fn apply(events: &[Event], t: u32, conditions: &mut Conditions) {

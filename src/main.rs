@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
 
 use bloodsim::monte_carlo::{self, RunSpec};
+use bloodsim::scenario::limits::MAX_REPLICATIONS;
 use bloodsim::{plot, report, results, scenario};
 
 /// Emergency blood-supply planning simulator.
@@ -31,12 +32,18 @@ enum Command {
         /// Seed (default: the scenario's).
         #[arg(long)]
         seed: Option<u64>,
-        /// Number of replications (default: the scenario's).
-        #[arg(long)]
+        /// Number of replications (default: the scenario's), 1 to 10,000,000.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_REPLICATIONS))]
         replications: Option<u64>,
-        /// Worker threads (default: all cores).
-        #[arg(long)]
-        threads: Option<usize>,
+        /// Worker threads (default: all cores), 1 to 1024.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=i64::from(MAX_THREADS)))]
+        threads: Option<u16>,
+        /// Refuse to start a run estimated to need more memory than this, in GB.
+        #[arg(long, default_value_t = 8.0)]
+        max_memory_gb: f64,
+        /// Refuse to start a run whose result files are estimated above this size, in GB.
+        #[arg(long, default_value_t = 8.0)]
+        max_output_gb: f64,
         /// Results directory (default: results/<scenario file name>).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -61,6 +68,8 @@ enum Command {
 
 /// Exit status for input the user must fix.
 const EXIT_BAD_INPUT: u8 = 2;
+/// Most worker threads (`--threads`).
+const MAX_THREADS: u16 = 1024;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -93,12 +102,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Check { file } => {
             let s = scenario::load(&file)?;
             println!(
-                "{}: ok — \"{}\", {} sites, {} products, {} periods of {} h",
+                "{}: ok — \"{}\", {}, {}, {} of {} h",
                 file.display(),
                 s.name,
-                s.sites.len(),
-                s.products.len(),
-                s.calendar.periods,
+                plural(s.sites.len() as u64, "site"),
+                plural(s.products.len() as u64, "product"),
+                plural(u64::from(s.calendar.periods), "period"),
                 s.calendar.period_hours
             );
             Ok(())
@@ -111,20 +120,26 @@ fn run(cli: Cli) -> Result<(), Failure> {
             out,
             quiet,
             no_plots,
+            max_memory_gb,
+            max_output_gb,
         } => {
-            let s = scenario::load(&file)?.with_run(seed, replications);
-            if s.replications == 0 {
-                return Err(Failure::BadInput(
-                    "--replications must be at least 1\n".into(),
-                ));
-            }
-            let bytes = std::fs::read(&file)
-                .map_err(|e| Failure::Other(format!("{}: {e}", file.display())))?;
+            // Read once: the hash must be of the bytes parsed (a pipe cannot be read twice).
+            let bytes = scenario::read(&file)?;
+            let s = scenario::parse_bytes(&bytes, &file.display().to_string())?
+                .with_run(seed, replications);
             let out = out.unwrap_or_else(|| default_out(&file));
             let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads.unwrap_or(0))
+                .num_threads(threads.map_or(0, usize::from))
                 .build()
                 .map_err(|e| Failure::Other(format!("cannot start worker threads: {e}")))?;
+            check_estimate(&s, pool.current_num_threads(), max_memory_gb, max_output_gb)?;
+            // The results are built aside and swapped in whole; this also checks that `--out`
+            // is writable before anything is simulated.
+            let staging = results::Staging::new(&out).map_err(|e| {
+                Failure::Other(format!("cannot write results to {}: {e}", out.display()))
+            })?;
+            interrupt::remove_on_interrupt(staging.dir());
+            test_hook("started");
             let bar = progress_bar(s.replications, quiet);
             let started = Instant::now();
             let output =
@@ -149,15 +164,20 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     100.0 * approximate as f64 / reported
                 );
             }
+            test_hook("simulated");
             let periods = report::period_rows(&s, &output.aggregate);
             let reps = report::replication_rows(&s, &output.totals);
-            results::write_results(&out, &summary, periods, reps).map_err(|e| {
-                Failure::Other(format!("cannot write results to {}: {e}", out.display()))
-            })?;
-            print!("{}", report::table(&s, &summary.headline, s.replications));
+            let cannot_write =
+                |e: std::io::Error| Failure::Other(format!("cannot write results to {}: {e}", out.display()));
+            results::write_results(staging.dir(), &summary, periods, reps).map_err(cannot_write)?;
+            test_hook("written");
             if !no_plots {
-                draw(&out)?;
+                draw(staging.dir())?;
             }
+            test_hook("drawn");
+            staging.commit(test_hook).map_err(cannot_write)?;
+            interrupt::forget();
+            print!("{}", report::table(&s, &summary.headline, s.replications));
             println!(
                 "results: {} ({wall_seconds:.1} s simulating)",
                 out.display()
@@ -179,6 +199,84 @@ fn draw(dir: &Path) -> Result<(), Failure> {
     plot::draw_all_from(&data, dir).map_err(|e| Failure::Other(e.to_string()))?;
     report::html::write_report_from(&data, dir).map_err(|e| Failure::Other(e.to_string()))?;
     Ok(())
+}
+
+/// Refuses a run estimated above the memory or output limits, before it starts.
+fn check_estimate(
+    s: &scenario::Scenario,
+    threads: usize,
+    max_memory_gb: f64,
+    max_output_gb: f64,
+) -> Result<(), Failure> {
+    let e = monte_carlo::estimate(s, s.replications, threads);
+    let gb = |bytes: f64| bytes / 1e9;
+    if gb(e.memory_bytes) > max_memory_gb {
+        return Err(Failure::BadInput(format!(
+            "error: this run would need about {:.1} GB of memory ({} of {} on {}), above the limit of {max_memory_gb} GB; lower the replications, horizon or sites, or raise the limit with --max-memory-gb\n",
+            gb(e.memory_bytes),
+            plural(s.replications, "replication"),
+            plural(u64::from(s.calendar.periods), "period"),
+            plural(threads as u64, "thread"),
+        )));
+    }
+    if gb(e.output_bytes) > max_output_gb {
+        return Err(Failure::BadInput(format!(
+            "error: the result files would take about {:.1} GB ({} of {}), above the limit of {max_output_gb} GB; lower the replications, horizon or sites, or raise the limit with --max-output-gb\n",
+            gb(e.output_bytes),
+            plural(s.replications, "replication"),
+            plural(u64::from(s.calendar.periods), "period"),
+        )));
+    }
+    Ok(())
+}
+
+/// `1 product`, `3 products`.
+fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// For tests of interrupted runs: with `BLOODSIM_TEST_EXIT_AT=<stage>` the process exits at
+/// once at that stage (no clean-up, as if killed); with `BLOODSIM_TEST_PAUSE_AT=<stage>` it
+/// waits there for a few seconds (for a signal).
+fn test_hook(stage: &str) {
+    if std::env::var_os("BLOODSIM_TEST_EXIT_AT").is_some_and(|s| s == stage) {
+        std::process::exit(99);
+    }
+    if std::env::var_os("BLOODSIM_TEST_PAUSE_AT").is_some_and(|s| s == stage) {
+        eprintln!("paused at {stage}");
+        std::thread::sleep(std::time::Duration::from_secs(20));
+    }
+}
+
+/// SIGINT (Ctrl-C) during a run removes the results being built aside.
+mod interrupt {
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+
+    static BUILDING: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+    pub fn remove_on_interrupt(dir: &Path) {
+        *BUILDING.lock().unwrap_or_else(|e| e.into_inner()) = Some(dir.to_path_buf());
+        // Only the first call installs the handler; a failure leaves the default (the
+        // directory aside is then removed by the next run).
+        let _ = ctrlc::set_handler(|| {
+            let dir = BUILDING.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(dir) = dir {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            eprintln!("interrupted: the results directory is unchanged");
+            std::process::exit(130);
+        });
+    }
+
+    /// The results are in place: nothing to remove any more.
+    pub fn forget() {
+        BUILDING.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
 }
 
 fn default_out(file: &Path) -> PathBuf {

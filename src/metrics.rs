@@ -8,7 +8,11 @@
 //! - units short: demand not issued in the period it arose;
 //! - expired: units reaching expiry anywhere in the network (by the unit's group);
 //! - released: units entering stock from testing, or from outside suppliers;
-//! - outdate rate = expired / released;
+//! - opening stock: units on hand at hubs and hospitals or in transit when measurement
+//!   starts (the end of warm-up; the initial stock when there is none);
+//! - outdate rate = expired / (opening stock + released): every unit that can expire while
+//!   measured was in stock when measurement began or released since, so the rate stays a
+//!   share (at most 1, but for units expiring in testing, which are never released);
 //! - days of supply at the end of a period = units on hand at hubs and hospitals /
 //!   baseline mean demand per day (the scenario's base rates, without calendar effects);
 //! - alert band: the most severe band whose `below_days` exceeds the days of supply.
@@ -27,6 +31,8 @@ pub struct Line {
     pub requests_short: u64,
     pub expired: u64,
     pub released: u64,
+    /// Units in stock or in transit when measurement starts (see the module documentation).
+    pub opening_stock: u64,
     pub collected: u64,
     pub ordered: u64,
     /// Sum over measured periods of units on hand (for mean stock and holding cost).
@@ -44,7 +50,7 @@ impl Line {
     }
 
     pub fn outdate_rate(&self) -> f64 {
-        ratio(self.expired, self.released)
+        ratio(self.expired, self.released + self.opening_stock)
     }
 
     /// Cost of this line: units collected (or supplied), ordered, short and expired at their
@@ -274,13 +280,41 @@ impl TotalsRecorder {
     }
 }
 
+impl TotalsRecorder {
+    /// Sets each line's opening stock: the sum of `sources` over stock-holding sites.
+    fn opening_stock(&mut self, v: &PeriodView<'_>, sources: &[&[u32]]) {
+        let (products, groups) = (v.cells.products, v.cells.groups);
+        let mut units = [0u64; MAX_PAIRS];
+        for values in sources {
+            v.sum_over_sites(&self.stock_sites, values, &mut units[..products * groups]);
+        }
+        for p in 0..products {
+            let all = p * (groups + 1) + groups;
+            self.totals.lines[all].opening_stock = 0;
+            for g in 0..groups {
+                let u = units[p * groups + g];
+                self.totals.lines[p * (groups + 1) + g].opening_stock = u;
+                self.totals.lines[all].opening_stock += u;
+            }
+        }
+    }
+}
+
 /// Most (product, group) pairs: 4 products x 8 groups.
 const MAX_PAIRS: usize = 32;
 
 impl Recorder for TotalsRecorder {
     fn period(&mut self, v: &PeriodView<'_>) {
+        if v.period + 1 == self.warm_up {
+            // The end of warm-up: what is in stock or on its way to stock is the opening stock.
+            self.opening_stock(v, &[v.on_hand, v.in_transit]);
+        }
         if v.period < self.warm_up {
             return;
+        }
+        if v.period == 0 {
+            // No warm-up: the initial stock is the opening stock.
+            self.opening_stock(v, &[&v.flows.initial]);
         }
         let (products, groups) = (v.cells.products, v.cells.groups);
         let pairs = products * groups;

@@ -129,7 +129,7 @@ pub struct Headline {
     pub shortage_probability: Estimate,
     /// Units expired per replication.
     pub expired: Estimate,
-    /// Expired / released into stock.
+    /// Expired / (opening stock + released into stock); see ARCHITECTURE.md.
     pub outdate_rate: Estimate,
     /// Mean over replications of the time-averaged days of supply.
     pub mean_days_of_supply: Estimate,
@@ -222,6 +222,143 @@ pub fn write_atomic_with(
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// A results directory built aside and swapped in whole, so that a reader (or a run killed at
+/// any moment) sees either the old complete directory or the new one, never a mix.
+///
+/// The new files go to a hidden sibling `.NAME.building-PID`; [`Staging::commit`] exchanges it
+/// with the target in one atomic rename (Linux `renameat2(RENAME_EXCHANGE)`; elsewhere two
+/// renames) and then deletes the old contents. Dropping an uncommitted staging deletes it;
+/// one left by a killed run is deleted by the next run to the same target.
+#[derive(Debug)]
+pub struct Staging {
+    building: PathBuf,
+    target: PathBuf,
+    committed: bool,
+}
+
+const BUILDING_TAG: &str = ".building-";
+
+impl Staging {
+    /// Creates the directory aside (which checks that the target's parent is writable).
+    /// An existing target must be a results directory (it holds `summary.json`) or empty,
+    /// since the whole of it is replaced.
+    pub fn new(target: &Path) -> io::Result<Staging> {
+        let name = target
+            .file_name()
+            .ok_or_else(|| io::Error::other("the results path has no directory name"))?;
+        let parent = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(parent)?;
+        if let Ok(meta) = fs::symlink_metadata(target) {
+            if !meta.is_dir() {
+                return Err(io::Error::other("it exists and is not a directory"));
+            }
+            let empty = fs::read_dir(target)?.next().is_none();
+            if !empty && !target.join(SUMMARY_FILE).exists() {
+                return Err(io::Error::other(format!(
+                    "it exists and is not a results directory (no {SUMMARY_FILE}); a run replaces its results directory whole, so choose a new or empty directory"
+                )));
+            }
+        }
+        let prefix = format!(".{}{BUILDING_TAG}", name.to_string_lossy());
+        remove_stale(parent, &prefix);
+        let building = parent.join(format!("{prefix}{}", std::process::id()));
+        if building.exists() {
+            fs::remove_dir_all(&building)?;
+        }
+        fs::create_dir(&building)?;
+        Ok(Staging {
+            building,
+            target: target.to_path_buf(),
+            committed: false,
+        })
+    }
+
+    /// Where to write the new results.
+    pub fn dir(&self) -> &Path {
+        &self.building
+    }
+
+    /// Swaps the new results in; `hook` is called with `"exchanged"` between the swap and
+    /// the removal of the old results (for tests of interrupted runs).
+    pub fn commit(mut self, hook: impl Fn(&str)) -> io::Result<()> {
+        if fs::symlink_metadata(&self.target).is_err() {
+            fs::rename(&self.building, &self.target)?;
+        } else {
+            exchange(&self.building, &self.target)?;
+            hook("exchanged");
+            // `building` now holds the old results.
+            fs::remove_dir_all(&self.building)?;
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.building);
+        }
+    }
+}
+
+/// Removes directories `PREFIX<pid>` left by runs that no longer run.
+fn remove_stale(parent: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let Some(pid) = name.strip_prefix(prefix).and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        // Without /proc (not Linux) a run's liveness is unknown: leave its directory.
+        let alive = pid == std::process::id()
+            || !cfg!(target_os = "linux")
+            || Path::new(&format!("/proc/{pid}")).exists();
+        if !alive {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Exchanges two directories atomically.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(io::Error::other);
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: both are valid NUL-terminated paths, relative to the working directory.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Exchanges two directories with two renames (briefly, `b` is absent).
+#[cfg(not(target_os = "linux"))]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    let mut aside = b.as_os_str().to_owned();
+    aside.push(".old");
+    fs::rename(b, &aside)?;
+    fs::rename(a, b)?;
+    fs::rename(&aside, a)
 }
 
 pub fn read_summary(dir: &Path) -> io::Result<Summary> {

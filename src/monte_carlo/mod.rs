@@ -142,3 +142,54 @@ pub fn run(scenario: &Scenario, spec: RunSpec, progress: &(dyn Fn() + Sync)) -> 
     let totals = totals.into_inner().unwrap_or_else(|e| e.into_inner());
     RunOutput { totals, aggregate }
 }
+
+/// What a run will need, estimated from the scenario before it starts (see
+/// [`estimate`]): memory at its peak, and the size of the result files.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    pub memory_bytes: f64,
+    pub output_bytes: f64,
+}
+
+/// Bytes per histogram (one per period and series) in one worker's partial aggregate: sums of
+/// three metrics (8 bytes each), a shortage count (4), a batch of [`BATCH`] on-hand values (4
+/// each), and its bins (2 bytes each; the pilot sets how many, typically a few dozen).
+const BYTES_PER_WINDOW: f64 = 3.0 * 8.0 + 4.0 + BATCH as f64 * 4.0 + 64.0 * 2.0;
+/// Bytes of one `periods.csv` row and one `replications.csv` row, as written (korea-baseline:
+/// about 80 and 110 on average; rounded up).
+const PERIOD_ROW_BYTES: f64 = 100.0;
+const REPLICATION_ROW_BYTES: f64 = 130.0;
+
+/// Estimates a run's peak memory and output size, from the scenario's dimensions alone:
+/// per worker thread an engine (stock rings by shelf life, per-cell arrays) and a partial
+/// aggregate (periods x series histograms, sums and a batch); for the whole run the totals
+/// table (one row per replication), and the summary's per-replication values.
+pub fn estimate(scenario: &Scenario, replications: u64, threads: usize) -> Estimate {
+    let cells = scenario.cells();
+    let stock_sites = scenario
+        .sites
+        .iter()
+        .filter(|s| s.role.holds_stock())
+        .count();
+    let ring: f64 = scenario
+        .products
+        .iter()
+        .map(|p| f64::from(p.shelf_life.saturating_add(1).next_power_of_two().max(1)))
+        .sum();
+    let engine = stock_sites as f64 * cells.groups as f64 * ring * 4.0 + cells.len() as f64 * 100.0;
+    let series = (1 + stock_sites) as f64
+        * cells.products as f64
+        * if cells.groups > 1 { cells.groups + 1 } else { 1 } as f64;
+    let windows = f64::from(scenario.calendar.periods) * series;
+    let lines = cells.products as f64 * (cells.groups + 1) as f64;
+    let per_replication = lines
+        * (std::mem::size_of::<crate::metrics::Line>() as f64
+            + 4.0 * scenario.alert_levels.len() as f64
+            + 8.0 * 4.0);
+    let reps = replications as f64;
+    Estimate {
+        memory_bytes: threads as f64 * (engine + windows * BYTES_PER_WINDOW)
+            + reps * per_replication,
+        output_bytes: windows * 5.0 * PERIOD_ROW_BYTES + reps * lines * REPLICATION_ROW_BYTES,
+    }
+}

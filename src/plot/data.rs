@@ -144,6 +144,7 @@ impl ResultsData {
         let mut series: HashMap<Key, Vec<Point>> = HashMap::new();
         let mut site_order: Vec<String> = Vec::new();
         let mut record = csv::StringRecord::new();
+        let mut rows_per_period = vec![0usize; summary.time.periods as usize];
         let headers = reader
             .headers()
             .map_err(|e| PlotError::Read {
@@ -169,6 +170,18 @@ impl ResultsData {
                         path: periods_path.clone(),
                         message: e.to_string(),
                     })?;
+            match rows_per_period.get_mut(row.period as usize) {
+                Some(n) => *n += 1,
+                None => {
+                    return Err(PlotError::Read {
+                        path: periods_path,
+                        message: format!(
+                            "period {} is beyond the {} periods of summary.json: the files are not from one run",
+                            row.period, summary.time.periods
+                        ),
+                    });
+                }
+            }
             let Some(metric) = Metric::parse(&row.metric) else {
                 continue;
             };
@@ -197,6 +210,19 @@ impl ResultsData {
         }
         for points in series.values_mut() {
             points.sort_by_key(|p| p.period);
+        }
+        // Every period has the same rows (a run writes them all): fewer means the file was
+        // cut short.
+        let complete = rows_per_period.first().copied().unwrap_or(0);
+        if complete == 0 || rows_per_period.iter().any(|&n| n != complete) {
+            let periods_with_rows = rows_per_period.iter().filter(|&&n| n > 0).count();
+            return Err(PlotError::Read {
+                path: periods_path,
+                message: format!(
+                    "incomplete: rows for {periods_with_rows} of the {} periods of summary.json, or unequal rows per period (was the run interrupted?)",
+                    summary.time.periods
+                ),
+            });
         }
 
         let replications: Vec<ReplicationRow> = results::read_rows(dir, REPLICATIONS_FILE)

@@ -105,7 +105,17 @@ mod tests {
             }
         }
         assert_eq!(group_color("any"), group_color("all"));
-        assert_eq!(group_color("weird"), group_color("weird"));
+        // Another label gets a palette colour fixed by its name (the same in every chart).
+        let weird = group_color("weird");
+        assert!(colours[..8].contains(&weird), "{weird:?} from the palette");
+        assert_eq!(weird, group_color(&String::from("weird")));
+        assert!(
+            ["x1", "x2", "x3", "x4", "x5", "x6"]
+                .iter()
+                .map(|g| group_color(g))
+                .any(|c| c != weird),
+            "the colour depends on the label"
+        );
     }
 
     #[test]

@@ -131,8 +131,10 @@ pub fn table(scenario: &Scenario, rows: &[Headline], replications: u64) -> Strin
         * scenario.calendar.day_fraction();
     let _ = writeln!(
         out,
-        "{} — {replications} replications, {measured_days:.0} days after warm-up (means per replication)",
-        scenario.name
+        "{} — {replications} replication{}, {measured_days:.0} day{} after warm-up (means per replication)",
+        scenario.name,
+        if replications == 1 { "" } else { "s" },
+        if format!("{measured_days:.0}") == "1" { "" } else { "s" },
     );
     let _ = writeln!(
         out,

@@ -169,6 +169,27 @@ impl<'a> Locator<'a> {
         self.problem_at(self.span_of(path), path.to_string(), message)
     }
 
+    /// A type error at the value it names. Serde reports errors inside internally tagged
+    /// tables (sites, counts, sizes, schedules, rules) at the table, since it buffers the
+    /// table first; the message names the offending value (`string "forty"`, `integer
+    /// `-1``, `floating point `1.5``, `boolean `true``, `unknown variant `x``), so this finds
+    /// the first value so written at or after the reported place, and its field path.
+    pub fn refine(&self, span: &Range<usize>, message: &str) -> Option<(Range<usize>, FieldPath)> {
+        let wanted = Named::from_message(message)?;
+        let doc = self.document.as_ref()?;
+        let mut best: Option<(Range<usize>, FieldPath)> = None;
+        walk_table(doc.get_ref(), &FieldPath::root(), &mut |path, value| {
+            let here = value.span();
+            if here.start >= span.start
+                && wanted.matches(value.get_ref())
+                && best.as_ref().is_none_or(|(b, _)| here.start < b.start)
+            {
+                best = Some((here, path.clone()));
+            }
+        });
+        best
+    }
+
     fn span_of(&self, path: &FieldPath) -> Option<Range<usize>> {
         let doc = self.document.as_ref()?;
         let mut span = None;
@@ -189,6 +210,83 @@ impl<'a> Locator<'a> {
             };
         }
         span
+    }
+}
+
+/// A value named in a serde error message.
+enum Named {
+    Str(String),
+    Integer(i128),
+    Float(f64),
+    Bool(bool),
+}
+
+impl Named {
+    fn from_message(message: &str) -> Option<Named> {
+        let between = |s: &str, open: &str, close: char| -> Option<String> {
+            let start = s.find(open)? + open.len();
+            let len = s[start..].find(close)?;
+            Some(s[start..start + len].to_string())
+        };
+        if let Some(rest) = message.find("string \"").map(|i| &message[i + 7..]) {
+            // Serde writes the string with Rust's debug escapes: compare that way.
+            let end = rest.rfind("\", expected").or_else(|| rest.rfind('"'))?;
+            return Some(Named::Str(rest[..=end].to_string()));
+        }
+        if let Some(x) = between(message, "integer `", '`') {
+            return x.parse().ok().map(Named::Integer);
+        }
+        if let Some(x) = between(message, "floating point `", '`') {
+            return x.parse().ok().map(Named::Float);
+        }
+        if let Some(x) = between(message, "boolean `", '`') {
+            return x.parse().ok().map(Named::Bool);
+        }
+        if let Some(x) = between(message, "unknown variant `", '`') {
+            return Some(Named::Str(format!("{x:?}")));
+        }
+        None
+    }
+
+    fn matches(&self, value: &DeValue) -> bool {
+        let number = |raw: &str| raw.replace('_', "");
+        match (self, value) {
+            (Named::Str(debug), DeValue::String(s)) => format!("{:?}", s.as_ref()) == *debug,
+            (Named::Integer(n), DeValue::Integer(i)) => {
+                i128::from_str_radix(&number(i.as_str()), i.radix()).ok() == Some(*n)
+            }
+            (Named::Float(x), DeValue::Float(f)) => {
+                number(f.as_str()).parse::<f64>().ok() == Some(*x)
+            }
+            (Named::Bool(b), DeValue::Boolean(v)) => b == v,
+            _ => false,
+        }
+    }
+}
+
+fn walk_table<'a>(
+    table: &'a DeTable<'a>,
+    path: &FieldPath,
+    visit: &mut impl FnMut(&FieldPath, &'a Spanned<DeValue<'a>>),
+) {
+    for (key, value) in table.iter() {
+        walk_value(value, &path.key(key.get_ref()), visit);
+    }
+}
+
+fn walk_value<'a>(
+    value: &'a Spanned<DeValue<'a>>,
+    path: &FieldPath,
+    visit: &mut impl FnMut(&FieldPath, &'a Spanned<DeValue<'a>>),
+) {
+    match value.get_ref() {
+        DeValue::Table(t) => walk_table(t, path, visit),
+        DeValue::Array(a) => {
+            for (i, v) in a.into_iter().enumerate() {
+                walk_value(v, &path.index(i), visit);
+            }
+        }
+        _ => visit(path, value),
     }
 }
 

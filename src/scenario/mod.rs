@@ -6,6 +6,7 @@
 //! period, frequencies sum to one) the engine relies on.
 
 mod error;
+pub mod limits;
 mod raw;
 mod validate;
 
@@ -192,8 +193,45 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
 /// Reads, parses and validates a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    parse_bytes(&read(path)?, &file)
+}
+
+/// Reads a scenario file's bytes, once (a pipe such as `<(cat f)` can be read only once), up
+/// to [`limits::MAX_FILE_BYTES`].
+pub fn read(path: &Path) -> Result<Vec<u8>, ScenarioError> {
+    use std::io::Read;
+    let file = path.display().to_string();
+    let cannot = |e: std::io::Error| {
         ScenarioError::whole_file(&file, format!("cannot read the scenario file: {e}"))
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(limits::MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > limits::MAX_FILE_BYTES {
+        return Err(ScenarioError::whole_file(
+            &file,
+            format!(
+                "the scenario file is larger than {} KiB, the limit for a scenario",
+                limits::MAX_FILE_BYTES / 1024
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Parses and validates scenario bytes (UTF-8 text); `file` names it in messages.
+pub fn parse_bytes(bytes: &[u8], file: &str) -> Result<Scenario, ScenarioError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        ScenarioError::whole_file(
+            file,
+            format!(
+                "cannot read the scenario file: not UTF-8 text (invalid byte at offset {})",
+                e.valid_up_to()
+            ),
+        )
     })?;
-    parse(&text, &file)
+    parse(text, file)
 }

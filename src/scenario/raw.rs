@@ -2,7 +2,8 @@
 //!
 //! Every field is documented here, since this is the format planners write. Validation into
 //! domain types happens in [`super::validate`]; nothing outside the `scenario` module sees
-//! these types.
+//! these types. Every magnitude is bounded (see [`super::limits`]); the limits are noted
+//! here as "at most".
 
 use std::collections::BTreeMap;
 
@@ -70,7 +71,7 @@ pub struct RawMeta {
 pub struct RawTime {
     /// First simulated day (a TOML date, e.g. `2026-01-01`), so weekdays and holidays are real.
     pub start: Datetime,
-    /// Simulated days, warm-up included.
+    /// Simulated days, warm-up included (at most 36,500).
     pub horizon_days: f64,
     /// Days at the start excluded from metrics, while stock settles.
     #[serde(default)]
@@ -81,7 +82,7 @@ pub struct RawTime {
     /// Default seed (the command line may override it).
     #[serde(default = "default_seed")]
     pub seed: u64,
-    /// Default number of replications.
+    /// Default number of replications (1 to 10,000,000).
     #[serde(default = "default_replications")]
     pub replications: u64,
 }
@@ -165,7 +166,7 @@ pub type RawProducts = PerProduct<RawProduct>;
 #[serde(deny_unknown_fields)]
 pub struct RawProduct {
     /// Days from collection to expiry; a unit can be issued up to the end of the last period
-    /// before collection time + shelf life.
+    /// before collection time + shelf life. At most 3,650.
     pub shelf_life_days: f64,
     /// `compatible` (issue compatible groups in preference order when the exact group is out;
     /// default) or `none`.
@@ -220,9 +221,9 @@ pub enum RawSite {
         name: String,
         #[serde(default)]
         region: String,
-        /// Donations it can start processing per day; omit for unlimited.
+        /// Donations it can start processing per day (at most 10^6); omit for unlimited.
         capacity_per_day: Option<f64>,
-        /// Hours from the start of processing to release.
+        /// Hours from the start of processing to release (at most 2,000).
         #[serde(default)]
         processing_hours: f64,
         /// Share of units discarded at testing (reactive, failed, damaged), 0 <= x < 1.
@@ -289,7 +290,7 @@ pub enum RawSchedule {
     Dates { dates: Vec<Datetime> },
 }
 
-/// A count of events per day.
+/// A count of events per day: `mean` at most 10^6, `dispersion` at least 0.01.
 #[derive(Debug, Deserialize, Clone)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawCount {
@@ -358,7 +359,7 @@ pub struct RawDemand {
 pub struct RawLink {
     pub from: String,
     pub to: String,
-    /// Transport time, rounded to the nearest whole period.
+    /// Transport time, rounded to the nearest whole period (at most 2,000 hours).
     pub hours: f64,
 }
 
@@ -388,7 +389,7 @@ pub type RawReplenishmentSet = PerProduct<RawReplenishment>;
 pub enum RawReplenishment {
     /// Periodic review: raise the inventory position (on hand + on order - backorders) to a level.
     OrderUpTo {
-        /// Level in units, shared among groups by the hospital's demand mix.
+        /// Level in units, shared among groups by the hospital's demand mix (at most 10^8).
         units: Option<f64>,
         /// Level in days of the hospital's baseline mean demand, per group.
         days: Option<f64>,
@@ -425,7 +426,8 @@ pub struct RawHoliday {
     #[allow(dead_code)]
     pub name: String,
     pub start: Datetime,
-    /// Whole days the holiday lasts (default 1).
+    /// Whole days the holiday lasts (default 1; at most 36,500). A holiday that began before
+    /// the scenario's start applies to the days it overlaps.
     #[serde(default = "default_one")]
     pub days: f64,
     /// Multiplier on collections during the holiday (default 1).
@@ -486,7 +488,7 @@ pub struct RawAge {
 #[serde(deny_unknown_fields)]
 pub struct RawAlertLevel {
     pub name: String,
-    /// The band applies when network days of supply are below this.
+    /// The band applies when network days of supply are below this. At most 16 levels.
     pub below_days: f64,
 }
 

@@ -1,6 +1,6 @@
 //! From raw TOML to a validated [`Scenario`], collecting every problem before failing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use toml::value::Datetime;
@@ -8,9 +8,11 @@ use toml::value::Datetime;
 mod events;
 
 use super::error::{FieldPath, Locator, Problem, ScenarioError};
+use super::limits::*;
 use super::raw::*;
 use super::{AlertLevel, Costs, InitialLot, ProductSpec, Scenario};
 use crate::blood::{GroupSystem, Product};
+use crate::events::Event;
 use crate::calendar::{Calendar, PERIOD_HOURS_ALLOWED};
 use crate::demand::DemandStream;
 use crate::network::{Collection, Hospital, Lab, Role, Site, SiteId, Topology};
@@ -18,19 +20,30 @@ use crate::policy::OrderUpTo;
 use crate::random::{Count, CountDistribution, MAX_REQUEST_UNITS, Shock, SizeTable};
 use crate::supply::{DonationKind, DonationStream};
 
+/// First characters a site name may not have (spreadsheet formula triggers).
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
 /// Frequencies must sum to one within this tolerance (then they are normalised).
 const SUM_TOLERANCE: f64 = 1e-3;
 
 pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
     let locator = Locator::new(text);
-    let raw: RawScenario = toml::from_str(text).map_err(|e| ScenarioError {
-        file: file.to_string(),
-        problems: vec![locator.problem_at(e.span(), String::new(), e.message().trim().to_string())],
+    let raw: RawScenario = toml::from_str(text).map_err(|e| {
+        let message = e.message().trim().to_string();
+        let problem = match e.span().and_then(|span| locator.refine(&span, &message)) {
+            Some((span, path)) => locator.problem_at(Some(span), path.to_string(), message),
+            None => locator.problem_at(e.span(), String::new(), message),
+        };
+        ScenarioError {
+            file: file.to_string(),
+            problems: vec![problem],
+        }
     })?;
     let mut v = Validator {
         locator,
         problems: Vec::new(),
         bad_shelf_life: Vec::new(),
+        volumes: Vec::new(),
     };
     let scenario = v.scenario(&raw);
     match scenario {
@@ -47,6 +60,27 @@ struct Validator<'a> {
     problems: Vec<Problem>,
     /// Products whose shelf life was rejected, so checks built on it stay quiet.
     bad_shelf_life: Vec<Product>,
+    /// Every demand and donation stream's volume, for the check that no count can wrap.
+    volumes: Vec<Volume>,
+}
+
+/// A stream's size, for [`Validator::check_volumes`].
+struct Volume {
+    /// Where its mean is written.
+    path: FieldPath,
+    site: SiteId,
+    demand: bool,
+    /// Mean count a day and its largest weekday multiplier.
+    per_day: f64,
+    weekday_peak: f64,
+    /// Negative-binomial dispersion per day, if any.
+    dispersion: Option<f64>,
+    /// Units per event by product index, then 1 (the event itself: a donation in a lab's
+    /// queue, or a request): mean, a bound on the mean over many events, and a bound on what
+    /// a few events can add beyond it.
+    units_mean: Vec<f64>,
+    units_peak: Vec<f64>,
+    units_slack: f64,
 }
 
 fn root() -> FieldPath {
@@ -67,6 +101,8 @@ struct Context {
     donor: Vec<f64>,
     demand_mix: Vec<f64>,
     site_index: HashMap<String, SiteId>,
+    /// Names given to more than one site (references to them resolve to none).
+    ambiguous: HashSet<String>,
     links: HashMap<(SiteId, SiteId), f64>,
     collection_by_day: Vec<f64>,
     demand_by_day: Vec<f64>,
@@ -87,9 +123,13 @@ impl Context {
 }
 
 impl Validator<'_> {
+    /// Reports a problem once: a rule shared by many sites (a policy default) is checked for
+    /// each, but one mistake is one problem.
     fn err(&mut self, path: &FieldPath, message: impl Into<String>) {
         let problem = self.locator.problem(path, message.into());
-        self.problems.push(problem);
+        if !self.problems.contains(&problem) {
+            self.problems.push(problem);
+        }
     }
 
     /// A finite number at least `min`; reports and returns `None` otherwise.
@@ -98,6 +138,33 @@ impl Validator<'_> {
             Some(x)
         } else {
             self.err(path, format!("must be a number >= {min}, found {x}"));
+            None
+        }
+    }
+
+    /// A finite number from `min` to `max`; reports (naming the range and why) and returns
+    /// `None` otherwise.
+    fn within(&mut self, path: &FieldPath, x: f64, min: f64, max: f64, why: &str) -> Option<f64> {
+        if x.is_finite() && x >= min && x <= max {
+            Some(x)
+        } else {
+            self.err(
+                path,
+                format!("must be a number from {min} to {max} ({why}), found {x}"),
+            );
+            None
+        }
+    }
+
+    /// A finite number above 0 and at most `max`.
+    fn positive_at_most(&mut self, path: &FieldPath, x: f64, max: f64, why: &str) -> Option<f64> {
+        if x.is_finite() && x > 0.0 && x <= max {
+            Some(x)
+        } else {
+            self.err(
+                path,
+                format!("must be a number > 0 and at most {max} ({why}), found {x}"),
+            );
             None
         }
     }
@@ -136,6 +203,7 @@ impl Validator<'_> {
             donor,
             demand_mix,
             site_index: HashMap::new(),
+            ambiguous: HashSet::new(),
             links: HashMap::new(),
             collection_by_day,
             demand_by_day,
@@ -161,6 +229,7 @@ impl Validator<'_> {
         );
         let alert_levels = self.alert_levels(&raw.alert_levels);
         let events = self.events(&raw.events, &sites, &ctx);
+        self.check_volumes(&sites, &ctx, &initial_stock, &events);
         let costs = self.costs(&raw.costs, &ctx);
         Some(Scenario {
             name: raw.scenario.name.clone(),
@@ -216,10 +285,27 @@ impl Validator<'_> {
             );
             return None;
         }
-        let horizon = self.positive(&p.key("horizon_days"), t.horizon_days);
-        let warm_up = self.at_least(&p.key("warm_up_days"), t.warm_up_days, 0.0);
-        if t.replications == 0 {
-            self.err(&p.key("replications"), "must be at least 1");
+        let horizon = self.positive_at_most(
+            &p.key("horizon_days"),
+            t.horizon_days,
+            MAX_HORIZON_DAYS,
+            "a century",
+        );
+        let warm_up = self.within(
+            &p.key("warm_up_days"),
+            t.warm_up_days,
+            0.0,
+            MAX_HORIZON_DAYS,
+            "shorter than the horizon",
+        );
+        if !(1..=MAX_REPLICATIONS).contains(&t.replications) {
+            self.err(
+                &p.key("replications"),
+                format!(
+                    "must be from 1 to {MAX_REPLICATIONS}, found {}",
+                    t.replications
+                ),
+            );
         }
         let (start, horizon, warm_up) = (start?, horizon?, warm_up?);
         let mut cal = Calendar {
@@ -303,7 +389,12 @@ impl Validator<'_> {
             let path = p.key(product.name()).key("shelf_life_days");
             products.push(product);
             let shelf_life = match self
-                .positive(&path, spec.shelf_life_days)
+                .positive_at_most(
+                    &path,
+                    spec.shelf_life_days,
+                    MAX_SHELF_LIFE_DAYS,
+                    "ten years",
+                )
                 .map(|d| cal.days_to_periods(d))
             {
                 Some(0) => {
@@ -353,7 +444,9 @@ impl Validator<'_> {
                     );
                 } else {
                     for (m, &x) in list.iter().enumerate() {
-                        out[m] = v.at_least(&p.key(key).index(m), x, 0.0).unwrap_or(1.0);
+                        out[m] = v
+                            .within(&p.key(key).index(m), x, 0.0, MAX_FACTOR, "a multiplier")
+                            .unwrap_or(1.0);
                     }
                 }
             }
@@ -370,37 +463,67 @@ impl Validator<'_> {
         for (i, h) in raw.holidays.iter().enumerate() {
             let hp = p.key("holidays").index(i);
             let start = self.date(&hp.key("start"), &h.start);
-            let len = self.at_least(&hp.key("days"), h.days, 0.0);
-            let cf = self.at_least(&hp.key("collection_factor"), h.collection_factor, 0.0);
-            let df = self.at_least(&hp.key("demand_factor"), h.demand_factor, 0.0);
+            let len = self.within(
+                &hp.key("days"),
+                h.days,
+                0.0,
+                MAX_HORIZON_DAYS,
+                "at most the longest horizon",
+            );
+            let factor = |v: &mut Self, key: &str, x: f64| {
+                v.within(&hp.key(key), x, 0.0, MAX_FACTOR, "a multiplier")
+            };
+            let cf = factor(self, "collection_factor", h.collection_factor);
+            let df = factor(self, "demand_factor", h.demand_factor);
             let (Some(start), Some(len), Some(cf), Some(df)) = (start, len, cf, df) else {
                 continue;
             };
+            // The days of the holiday within the horizon (one that began before the start
+            // still applies to the days it overlaps).
             let first = (start - cal.start).num_days();
-            for d in first..first + len.round() as i64 {
-                if (0..days as i64).contains(&d) {
-                    collection[d as usize] *= cf;
-                    demand[d as usize] *= df;
-                }
+            let end = first + len.round() as i64;
+            for d in first.max(0)..end.min(days as i64) {
+                collection[d as usize] *= cf;
+                demand[d as usize] *= df;
             }
         }
         (collection, demand)
     }
 
     fn site_names(&mut self, sites: &[RawSite], ctx: &mut Context) {
+        if sites.len() > MAX_SITES {
+            self.err(
+                &root().key("sites"),
+                format!("at most {MAX_SITES} sites, found {}", sites.len()),
+            );
+        }
         for (i, s) in sites.iter().enumerate() {
             let name = site_name(s);
+            let path = root().key("sites").index(i).key("name");
             if name.trim().is_empty() {
+                self.err(&path, "must not be empty");
+            } else if name.starts_with(FORMULA_STARTS) {
+                // Names go into the CSV files; spreadsheets run a cell starting with one of
+                // these as a formula (OWASP "CSV injection").
                 self.err(
-                    &root().key("sites").index(i).key("name"),
-                    "must not be empty",
+                    &path,
+                    format!(
+                        "must not start with {}: spreadsheets opening the result files would run it as a formula; found \"{name}\"",
+                        FORMULA_STARTS.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(", ")
+                    ),
+                );
+            } else if name == crate::results::ALL {
+                self.err(
+                    &path,
+                    format!("\"{name}\" is reserved: the result files use it for the whole network"),
                 );
             }
             if let Some(&first) = ctx.site_index.get(name) {
                 self.err(
-                    &root().key("sites").index(i).key("name"),
+                    &path,
                     format!("duplicate site name \"{name}\" (first used by sites[{first}])"),
                 );
+                ctx.ambiguous.insert(name.to_string());
             } else {
                 ctx.site_index.insert(name.to_string(), i);
             }
@@ -415,7 +538,13 @@ impl Validator<'_> {
             let p = root().key("links").index(i);
             let from = self.site_ref(&p.key("from"), &l.from, ctx);
             let to = self.site_ref(&p.key("to"), &l.to, ctx);
-            let hours = self.at_least(&p.key("hours"), l.hours, 0.0);
+            let hours = self.within(
+                &p.key("hours"),
+                l.hours,
+                0.0,
+                MAX_DELAY_HOURS,
+                "about 12 weeks",
+            );
             if let (Some(from), Some(to), Some(hours)) = (from, to, hours)
                 && ctx.links.insert((from, to), hours).is_some()
             {
@@ -428,6 +557,10 @@ impl Validator<'_> {
     }
 
     fn site_ref(&mut self, path: &FieldPath, name: &str, ctx: &Context) -> Option<SiteId> {
+        if ctx.ambiguous.contains(name) {
+            // Already reported as a duplicate name; a reference to it is not a new problem.
+            return None;
+        }
         let found = ctx.site_index.get(name).copied();
         if found.is_none() {
             let mut known: Vec<&str> = ctx.site_index.keys().map(String::as_str).collect();
@@ -475,6 +608,12 @@ impl Validator<'_> {
     ) -> u32 {
         match ctx.links.get(&(from, to)) {
             Some(&hours) => ctx.calendar.hours_to_periods(hours),
+            None if [from, to]
+                .iter()
+                .any(|&s| ctx.ambiguous.contains(site_name(&raw.sites[s]))) =>
+            {
+                0 // a duplicate name, already reported
+            }
             None => {
                 let (a, b) = (site_name(&raw.sites[from]), site_name(&raw.sites[to]));
                 self.err(path, format!("no link from \"{a}\" to \"{b}\"; add [[links]] with from = \"{a}\", to = \"{b}\", hours = ..."));
@@ -496,7 +635,7 @@ impl Validator<'_> {
                 let mut out = vec![0.0; ctx.products.len()];
                 for (product, &value) in y.entries() {
                     let path = root().key("yields").key(kind.name()).key(product.name());
-                    let Some(value) = self.at_least(&path, value, 0.0) else { continue };
+                    let Some(value) = self.within(&path, value, 0.0, MAX_YIELD, "units per donation") else { continue };
                     match ctx.product_index(product) {
                         Some(p) => out[p] = value,
                         None if value > 0.0 => self.err(&path, format!("the scenario has no {product} product; define [products.{product}] or remove this yield")),
@@ -535,7 +674,7 @@ impl Validator<'_> {
                 let streams = donations
                     .iter()
                     .enumerate()
-                    .map(|(k, d)| self.donation(&p.key("donations").index(k), d, ctx, yields))
+                    .map(|(k, d)| self.donation(&p.key("donations").index(k), d, i, ctx, yields))
                     .collect();
                 let open = self.schedule(&p.key("schedule"), schedule.as_ref(), &ctx.calendar);
                 let day_factor = ctx
@@ -559,10 +698,22 @@ impl Validator<'_> {
                 discard_fraction,
                 ..
             } => {
-                let capacity =
-                    capacity_per_day.and_then(|c| self.positive(&p.key("capacity_per_day"), c));
+                let capacity = capacity_per_day.and_then(|c| {
+                    self.positive_at_most(
+                        &p.key("capacity_per_day"),
+                        c,
+                        MAX_PER_DAY,
+                        "donations a day",
+                    )
+                });
                 let processing = self
-                    .at_least(&p.key("processing_hours"), *processing_hours, 0.0)
+                    .within(
+                        &p.key("processing_hours"),
+                        *processing_hours,
+                        0.0,
+                        MAX_DELAY_HOURS,
+                        "about 12 weeks",
+                    )
                     .unwrap_or(0.0);
                 let discard = self
                     .at_least(&p.key("discard_fraction"), *discard_fraction, 0.0)
@@ -599,7 +750,7 @@ impl Validator<'_> {
                 let demand = demand
                     .iter()
                     .enumerate()
-                    .filter_map(|(k, d)| self.demand(&p.key("demand").index(k), d, ctx))
+                    .filter_map(|(k, d)| self.demand(&p.key("demand").index(k), d, i, ctx))
                     .collect();
                 Role::Hospital(Hospital {
                     supplier: supplier.unwrap_or(0),
@@ -629,7 +780,9 @@ impl Validator<'_> {
                 );
             } else {
                 for (d, &x) in list.iter().enumerate() {
-                    out[d] = self.at_least(&path.index(d), x, 0.0).unwrap_or(1.0);
+                    out[d] = self
+                        .within(&path.index(d), x, 0.0, MAX_FACTOR, "a multiplier")
+                        .unwrap_or(1.0);
                 }
             }
         }
@@ -650,9 +803,15 @@ impl Validator<'_> {
             RawCount::Poisson { mean } => (*mean, CountDistribution::Poisson, Shock::NONE),
             RawCount::Fixed { mean } => (*mean, CountDistribution::Fixed, Shock::NONE),
             RawCount::NegativeBinomial { mean, dispersion } => {
-                let k = self
-                    .positive(&path.key("dispersion"), *dispersion)
-                    .unwrap_or(1.0);
+                let k = if dispersion.is_finite() && *dispersion >= MIN_DISPERSION {
+                    *dispersion
+                } else {
+                    self.err(
+                        &path.key("dispersion"),
+                        format!("must be a number >= {MIN_DISPERSION} (smaller values make a day's count mostly zero with rare huge bursts), found {dispersion}"),
+                    );
+                    1.0
+                };
                 (
                     *mean,
                     CountDistribution::Poisson,
@@ -660,7 +819,9 @@ impl Validator<'_> {
                 )
             }
         };
-        let mean = self.at_least(&path.key("mean"), mean, 0.0).unwrap_or(0.0);
+        let mean = self
+            .within(&path.key("mean"), mean, 0.0, MAX_PER_DAY, "per day")
+            .unwrap_or(0.0);
         CountSplit {
             per_group: shares
                 .iter()
@@ -674,6 +835,7 @@ impl Validator<'_> {
         &mut self,
         path: &FieldPath,
         d: &RawDonation,
+        site: SiteId,
         ctx: &Context,
         yields: &[Vec<f64>],
     ) -> DonationStream {
@@ -698,11 +860,24 @@ impl Validator<'_> {
             );
         }
         let counts = self.count(&path.key("per_day"), &d.per_day, &ctx.donor, &ctx.calendar);
+        let weekday = self.weekday_profile(&path.key("weekday_profile"), &d.weekday_profile);
+        self.volumes.push(Volume {
+            path: path.key("per_day").key("mean"),
+            site,
+            demand: false,
+            per_day: count_mean(&d.per_day),
+            weekday_peak: weekday.iter().copied().fold(0.0, f64::max),
+            dispersion: count_dispersion(&d.per_day),
+            units_mean: y.iter().copied().chain([1.0]).collect(),
+            units_peak: y.iter().copied().chain([1.0]).collect(),
+            // A fractional yield carries over: at most one unit more per period.
+            units_slack: 1.0,
+        });
         DonationStream {
             kind,
             per_group: counts.per_group,
             shock: counts.shock,
-            weekday: self.weekday_profile(&path.key("weekday_profile"), &d.weekday_profile),
+            weekday,
             yields: y,
         }
     }
@@ -778,7 +953,13 @@ impl Validator<'_> {
         })
     }
 
-    fn demand(&mut self, path: &FieldPath, d: &RawDemand, ctx: &Context) -> Option<DemandStream> {
+    fn demand(
+        &mut self,
+        path: &FieldPath,
+        d: &RawDemand,
+        site: SiteId,
+        ctx: &Context,
+    ) -> Option<DemandStream> {
         let Some(product) = ctx.product_index(d.product) else {
             self.err(
                 &path.key("product"),
@@ -799,12 +980,39 @@ impl Validator<'_> {
             &mix,
             &ctx.calendar,
         );
+        let units = self.size(&path.key("units_per_request"), &d.units_per_request);
+        let weekday = self.weekday_profile(&path.key("weekday_profile"), &d.weekday_profile);
+        let mut units_mean = vec![0.0; ctx.products.len() + 1];
+        units_mean[product] = units.mean();
+        units_mean[ctx.products.len()] = 1.0;
+        let mut units_peak = units_mean.clone();
+        // Random sizes: over many requests, twice their mean bounds their mean; over a few,
+        // the largest size does.
+        let random = !units.is_fixed();
+        if random {
+            units_peak[product] *= 2.0;
+        }
+        self.volumes.push(Volume {
+            path: path.key("requests_per_day").key("mean"),
+            site,
+            demand: true,
+            per_day: count_mean(&d.requests_per_day),
+            weekday_peak: weekday.iter().copied().fold(0.0, f64::max),
+            dispersion: count_dispersion(&d.requests_per_day),
+            units_mean,
+            units_peak,
+            units_slack: if random {
+                f64::from(MAX_REQUEST_UNITS)
+            } else {
+                0.0
+            },
+        });
         Some(DemandStream {
             product,
             per_group: counts.per_group,
             shock: counts.shock,
-            units: self.size(&path.key("units_per_request"), &d.units_per_request),
-            weekday: self.weekday_profile(&path.key("weekday_profile"), &d.weekday_profile),
+            units,
+            weekday,
         })
     }
 
@@ -863,7 +1071,9 @@ impl Validator<'_> {
                 let total: f64 = per_group.iter().sum();
                 let level = match (units, days) {
                     (Some(u), None) => {
-                        let u = self.at_least(&path.key("units"), *u, 0.0).unwrap_or(0.0);
+                        let u = self
+                            .within(&path.key("units"), *u, 0.0, MAX_STOCK_UNITS, "units")
+                            .unwrap_or(0.0);
                         let shares: Vec<f64> = if total > 0.0 {
                             per_group.iter().map(|x| x / total).collect()
                         } else {
@@ -872,8 +1082,25 @@ impl Validator<'_> {
                         shares.iter().map(|s| (u * s).ceil() as u32).collect()
                     }
                     (None, Some(d)) => {
-                        let d = self.at_least(&path.key("days"), *d, 0.0).unwrap_or(0.0);
-                        per_group.iter().map(|x| (d * x).ceil() as u32).collect()
+                        let d = self
+                            .within(
+                                &path.key("days"),
+                                *d,
+                                0.0,
+                                MAX_SHELF_LIFE_DAYS,
+                                "days of supply",
+                            )
+                            .unwrap_or(0.0);
+                        let level: Vec<f64> = per_group.iter().map(|x| (d * x).ceil()).collect();
+                        if let Some(&most) = level.iter().max_by(|a, b| a.total_cmp(b))
+                            && most > MAX_STOCK_UNITS
+                        {
+                            self.err(
+                                &path.key("days"),
+                                format!("gives a level of {most} units for one group at hospital \"{}\", above the limit of {MAX_STOCK_UNITS}", site.name),
+                            );
+                        }
+                        level.iter().map(|&x| x.min(MAX_STOCK_UNITS) as u32).collect()
                     }
                     _ => {
                         self.err(&path, "give exactly one of `units` (order-up-to level in units) or `days` (in days of supply)");
@@ -881,8 +1108,21 @@ impl Validator<'_> {
                     }
                 };
                 let review_days = self
-                    .positive(&path.key("review_every_days"), *review_every_days)
+                    .positive_at_most(
+                        &path.key("review_every_days"),
+                        *review_every_days,
+                        MAX_HORIZON_DAYS,
+                        "a century",
+                    )
                     .unwrap_or(1.0);
+                if let Some(m) = max_order_units
+                    && f64::from(*m) > MAX_STOCK_UNITS
+                {
+                    self.err(
+                        &path.key("max_order_units"),
+                        format!("must be at most {MAX_STOCK_UNITS}, found {m}"),
+                    );
+                }
                 h.replenishment[pi] = Some(OrderUpTo {
                     level,
                     review_every: ctx.calendar.days_to_periods(review_days).max(1),
@@ -961,7 +1201,9 @@ impl Validator<'_> {
             let per_group: Vec<f64> =
                 match (&entry.units, &entry.units_by_group, &entry.days_of_supply) {
                     (Some(u), None, None) => {
-                        let u = self.at_least(&p.key("units"), *u, 0.0).unwrap_or(0.0);
+                        let u = self
+                            .within(&p.key("units"), *u, 0.0, MAX_STOCK_UNITS, "units")
+                            .unwrap_or(0.0);
                         let total: f64 = demand.iter().sum();
                         let shares: Vec<f64> = if total > 0.0 {
                             demand.iter().map(|d| d / total).collect()
@@ -979,7 +1221,10 @@ impl Validator<'_> {
                             let path = p.key("units_by_group").key(label);
                             match ctx.groups.index_of(label) {
                                 Some(g) => {
-                                    out[g] = self.at_least(&path, x, 0.0).unwrap_or(0.0).round()
+                                    out[g] = self
+                                        .within(&path, x, 0.0, MAX_STOCK_UNITS, "units")
+                                        .unwrap_or(0.0)
+                                        .round()
                                 }
                                 None => self.err(
                                     &path,
@@ -994,9 +1239,23 @@ impl Validator<'_> {
                     }
                     (None, None, Some(days)) => {
                         let days = self
-                            .at_least(&p.key("days_of_supply"), *days, 0.0)
+                            .within(
+                                &p.key("days_of_supply"),
+                                *days,
+                                0.0,
+                                MAX_SHELF_LIFE_DAYS,
+                                "days",
+                            )
                             .unwrap_or(0.0);
-                        demand.iter().map(|d| (d * days).round()).collect()
+                        let units: Vec<f64> = demand.iter().map(|d| (d * days).round()).collect();
+                        if units.iter().any(|&u| u > MAX_STOCK_UNITS) {
+                            self.err(
+                                &p.key("days_of_supply"),
+                                format!("gives more than {MAX_STOCK_UNITS} units for one group"),
+                            );
+                            continue;
+                        }
+                        units
                     }
                     _ => {
                         self.err(
@@ -1055,6 +1314,16 @@ impl Validator<'_> {
     }
 
     fn alert_levels(&mut self, raw: &[RawAlertLevel]) -> Vec<AlertLevel> {
+        if raw.len() > MAX_ALERT_LEVELS {
+            self.err(
+                &root().key("alert_levels"),
+                format!(
+                    "at most {MAX_ALERT_LEVELS} alert levels, found {}",
+                    raw.len()
+                ),
+            );
+            return Vec::new();
+        }
         let mut levels: Vec<AlertLevel> = raw
             .iter()
             .enumerate()
@@ -1071,6 +1340,103 @@ impl Validator<'_> {
             .collect();
         levels.sort_by(|a, b| b.below_days.total_cmp(&a.below_days));
         levels
+    }
+
+    /// Every unit count in the engine is 32 bits. Bound what any one can reach: units of a
+    /// product at one site in one period (the peak calendar and weekday multipliers, a
+    /// negative-binomial day far in its tail, Poisson noise), and units of a product over the
+    /// whole run across the network (what a backlog or a lab queue can accumulate), both
+    /// within [`MAX_UNITS`], a quarter of the counters' range.
+    fn check_volumes(
+        &mut self,
+        sites: &[Site],
+        ctx: &Context,
+        initial: &[InitialLot],
+        events: &[Event],
+    ) {
+        if !self.problems.is_empty() {
+            return; // the streams' numbers may be placeholders for rejected values
+        }
+        let peak = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+        let (demand_day, collection_day) = (
+            peak(&ctx.demand_by_day) * crate::events::peak_factor(events, true),
+            peak(&ctx.collection_by_day) * crate::events::peak_factor(events, false),
+        );
+        let f = ctx.calendar.day_fraction();
+        let days = f64::from(ctx.calendar.days());
+        // The products, then the events themselves (donations or requests).
+        let products = ctx.products.len() + 1;
+        let name = |p: usize, demand: bool| match ctx.products.get(p) {
+            Some(product) => product.name(),
+            None if demand => "requests",
+            None => "donations",
+        };
+        // By (site, product): peak units a period, and the stream contributing most.
+        let mut per_period: BTreeMap<(SiteId, usize, bool), (f64, usize, f64)> = BTreeMap::new();
+        // By (product, demand?): units over the run, and the stream contributing most.
+        let mut per_run: BTreeMap<(usize, bool), (f64, usize, f64)> = BTreeMap::new();
+        for (k, v) in self.volumes.iter().enumerate() {
+            let calendar = if v.demand { demand_day } else { collection_day };
+            let daily = v.per_day * calendar * v.weekday_peak;
+            let shock = v.dispersion.map_or(1.0, |d| gamma_shock_bound(d * f));
+            let m = daily * f * shock;
+            let events = m + 10.0 * m.sqrt() + 10.0;
+            for p in 0..products {
+                if v.units_mean[p] == 0.0 {
+                    continue;
+                }
+                let here = events * v.units_peak[p] + v.units_slack;
+                let run = daily * days * v.units_mean[p];
+                for (entry, units) in [
+                    (per_period.entry((v.site, p, v.demand)), here),
+                    (per_run.entry((p, v.demand)), run),
+                ] {
+                    // The total, and the stream contributing most (named in a message).
+                    let e = entry.or_insert((0.0, k, 0.0));
+                    e.0 += units;
+                    if units > e.2 {
+                        (e.1, e.2) = (k, units);
+                    }
+                }
+            }
+        }
+        for lot in initial {
+            per_run
+                .entry((lot.product, false))
+                .or_insert((0.0, usize::MAX, 0.0))
+                .0 += f64::from(lot.units);
+        }
+        // One problem of each kind (demand, collection) is enough to act on.
+        let mut reported = HashSet::new();
+        for (&(site, p, demand), &(units, k, _)) in &per_period {
+            if units > MAX_UNITS && reported.insert(demand) {
+                let what = if demand { "demand" } else { "collection" };
+                let path = self.volumes[k].path.clone();
+                self.err(
+                    &path,
+                    format!(
+                        "{what} of {} at \"{}\" could reach {units:.3e} in one period (at the peak calendar and weekday multipliers), above the limit of {MAX_UNITS:e} (counts are 32-bit); lower the rate, the units per request or yield, or the multipliers",
+                        name(p, demand), sites[site].name
+                    ),
+                );
+            }
+        }
+        for (&(p, demand), &(units, k, _)) in &per_run {
+            if units > MAX_UNITS && reported.insert(demand) {
+                let what = if demand { "demand" } else { "collection and initial stock" };
+                let path = match self.volumes.get(k) {
+                    Some(v) => v.path.clone(),
+                    None => root().key("time").key("horizon_days"),
+                };
+                self.err(
+                    &path,
+                    format!(
+                        "{what} of {} over the {days} days of the horizon could total {units:.3e} across the network (at the peak calendar and weekday multipliers), above the limit of {MAX_UNITS:e} (counts are 32-bit); shorten time.horizon_days or lower the rates",
+                        name(p, demand)
+                    ),
+                );
+            }
+        }
     }
 
     fn costs(&mut self, raw: &RawCostTable, ctx: &Context) -> Vec<Costs> {
@@ -1118,6 +1484,41 @@ fn apportion(total: u32, weights: &[f64]) -> Vec<u32> {
         left -= 1;
     }
     parts
+}
+
+fn count_mean(c: &RawCount) -> f64 {
+    match c {
+        RawCount::Poisson { mean }
+        | RawCount::Fixed { mean }
+        | RawCount::NegativeBinomial { mean, .. } => *mean,
+    }
+}
+
+fn count_dispersion(c: &RawCount) -> Option<f64> {
+    match c {
+        RawCount::NegativeBinomial { dispersion, .. } => Some(*dispersion),
+        _ => None,
+    }
+}
+
+/// A multiplier a Gamma(shape, 1/shape) turnout shock exceeds with probability below
+/// e^-40 (4e-18) per draw: the Chernoff bound P(X > x) <= exp(-shape (x - 1 - ln x)),
+/// solved for x > 1 by bisection.
+fn gamma_shock_bound(shape: f64) -> f64 {
+    let excess = |x: f64| shape * (x - 1.0 - x.ln()) - 40.0;
+    let (mut lo, mut hi) = (1.0, 2.0);
+    while excess(hi) < 0.0 && hi < 1e300 {
+        hi *= 2.0;
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if excess(mid) < 0.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    hi
 }
 
 fn default_yield(kind: DonationKind, products: &[Product]) -> RawYield {

@@ -74,18 +74,39 @@ fn run_prints_a_table_and_writes_results_charts_and_report() {
         "{text}"
     );
     assert!(text.contains("red_cells"), "{text}");
-    for file in [
-        "summary.json",
-        "periods.csv",
-        "replications.csv",
-        "report.html",
-        "plots/fill_and_outdate_rates.png",
-    ] {
-        let len = std::fs::metadata(results.join(file))
-            .map(|m| m.len())
-            .unwrap_or(0);
-        assert!(len > 0, "{file} missing or empty");
-    }
+    // Every file holds a run's content, consistent with the others.
+    let summary: bloodsim::results::Summary =
+        serde_json::from_str(&std::fs::read_to_string(results.join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!((summary.run.seed, summary.run.replications), (3, 20));
+    let periods = std::fs::read_to_string(results.join("periods.csv")).unwrap();
+    assert!(
+        periods.starts_with("period,time,site,product,group,metric,mean,p05,p25,p50,p75,p95\n"),
+        "{}",
+        &periods[..100]
+    );
+    // 364 periods x 2 series (network, hospital) x 5 metrics, and the header.
+    assert_eq!(periods.lines().count(), 1 + 364 * 2 * 5);
+    let reps: Vec<bloodsim::results::ReplicationRow> =
+        bloodsim::results::read_rows(&results, "replications.csv").unwrap();
+    // 20 replications x (the group and all groups) of one product.
+    assert_eq!(reps.len(), 20 * 2);
+    let all: Vec<_> = reps.iter().filter(|r| r.group == "all").collect();
+    let mean_demand = all.iter().map(|r| r.demand as f64).sum::<f64>() / all.len() as f64;
+    let headline = summary
+        .headline
+        .iter()
+        .find(|h| h.group == "all")
+        .unwrap();
+    assert!(
+        (headline.demand.mean - mean_demand).abs() < 1e-6 * mean_demand,
+        "headline demand {} vs replications.csv {mean_demand}",
+        headline.demand.mean
+    );
+    let report = std::fs::read_to_string(results.join("report.html")).unwrap();
+    assert!(report.contains(&summary.scenario.name) && report.contains("<svg"), "report.html");
+    let png = std::fs::read(results.join("plots/fill_and_outdate_rates.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
     // No temporary files left behind by the atomic writes.
     let leftovers: Vec<_> = std::fs::read_dir(&results)
         .unwrap()
@@ -105,4 +126,92 @@ fn plot_on_a_directory_without_results_is_a_clear_error() {
     let out = bloodsim().arg("plot").arg(dir.path()).assert().code(2);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(err.contains("summary.json"), "{err}");
+}
+
+fn stderr_of(out: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&out.get_output().stderr).to_string()
+}
+
+#[test]
+fn replications_and_threads_out_of_range_are_errors_not_panics() {
+    for (flag, value) in [
+        ("--replications", "18446744073709551615"),
+        ("--replications", "0"),
+        ("--replications", "10000001"),
+        ("--threads", "100000"),
+        ("--threads", "0"),
+    ] {
+        let out = bloodsim().args(["run", SCENARIO, flag, value]).assert().code(2);
+        let err = stderr_of(&out);
+        assert!(
+            err.starts_with("error:") && err.contains(flag) && !err.contains("panicked"),
+            "{flag} {value}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_run_estimated_beyond_the_memory_limit_is_refused_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let korea = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/korea-baseline.toml");
+    let started = std::time::Instant::now();
+    let out = bloodsim()
+        .args(["run", korea, "--replications", "10000000", "--threads", "2", "--out"])
+        .arg(dir.path().join("r"))
+        .assert()
+        .code(2);
+    let err = stderr_of(&out);
+    assert!(
+        err.starts_with("error: this run would need about")
+            && err.contains("GB of memory")
+            && err.contains("--max-memory-gb"),
+        "{err}"
+    );
+    assert!(started.elapsed().as_secs() < 10, "refused before simulating");
+    assert!(!dir.path().join("r").exists());
+    // The output limit too: a century of hourly periods.
+    let text = std::fs::read_to_string(korea)
+        .unwrap()
+        .replace("horizon_days = 365", "horizon_days = 36500")
+        .replace("period_hours = 24", "period_hours = 1");
+    let path = dir.path().join("century.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = bloodsim()
+        .args(["run", path.to_str().unwrap(), "--replications", "1", "--max-memory-gb", "1000"])
+        .assert()
+        .code(2);
+    let err = stderr_of(&out);
+    assert!(err.contains("result files would take about") && err.contains("--max-output-gb"), "{err}");
+}
+
+#[test]
+fn check_and_run_use_singular_nouns_for_one() {
+    let out = bloodsim().args(["check", SCENARIO]).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(text.contains("2 sites, 1 product, 364 periods of 24 h"), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let out = bloodsim()
+        .args(["run", SCENARIO, "--replications", "1", "--no-plots", "--quiet", "--out"])
+        .arg(dir.path().join("r"))
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(text.contains("— 1 replication, 336 days"), "{text}");
+}
+
+/// A scenario read from a pipe is read once: the summary's hash is of the bytes parsed.
+#[test]
+fn a_piped_scenario_is_hashed_as_parsed() {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read(SCENARIO).unwrap();
+    bloodsim()
+        .args(["run", "/dev/stdin", "--replications", "2", "--no-plots", "--quiet", "--out"])
+        .arg(dir.path().join("r"))
+        .write_stdin(text.clone())
+        .assert()
+        .success();
+    let summary = bloodsim::results::read_summary(&dir.path().join("r")).unwrap();
+    let expected: String = Sha256::digest(&text).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(summary.scenario.file_sha256, expected);
 }

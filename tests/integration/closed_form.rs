@@ -174,4 +174,32 @@ fn textbook_models_conserve_units() {
     Engine::new(&scenario).run(1, 0, &mut checker);
     assert_eq!(checker.periods_checked, 60);
     assert!(checker.units_issued > 0);
+    assert!(checker.issues_checked > 0);
+    checker.assert_complete();
+}
+
+/// A large initial stock mostly expires; the outdate rate counts it in the denominator, so
+/// it stays a share (issue 12: 141.69% before), with and without warm-up.
+#[test]
+fn outdate_rate_counts_opening_stock_and_stays_a_share() {
+    let base = include_str!("../../scenarios/single-hospital.toml")
+        .replace("units = 60\nage_days", "units = 20000\nage_days");
+    for warm_up in ["warm_up_days = 28", "warm_up_days = 0"] {
+        let s = parse(&base.replace("warm_up_days = 28", warm_up));
+        let spec = bloodsim::monte_carlo::RunSpec {
+            seed: 7,
+            replications: 4,
+        };
+        let out = bloodsim::monte_carlo::run(&s, spec, &|| {});
+        for totals in out.totals.iter() {
+            let line = totals.line(0, None);
+            let rate = line.outdate_rate();
+            // Nearly all of the 20,000 units expire unused: demand is 40 a day.
+            assert!(
+                line.opening_stock > 15_000 && line.expired > 15_000,
+                "{warm_up}: {line:?}"
+            );
+            assert!(rate > 0.8 && rate <= 1.0, "{warm_up}: outdate rate {rate}");
+        }
+    }
 }

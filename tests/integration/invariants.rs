@@ -267,5 +267,6 @@ proptest! {
         let mut checker = InvariantChecker::new(&scenario);
         Engine::new(&scenario).run(seed, 0, &mut checker);
         prop_assert_eq!(checker.periods_checked, scenario.calendar.periods);
+        checker.assert_complete();
     }
 }

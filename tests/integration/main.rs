@@ -10,6 +10,8 @@ mod closed_form;
 mod common_random_numbers;
 mod determinism;
 mod events;
+mod fuzz;
+mod interrupted;
 mod invariants;
 mod plots;
 mod report;

@@ -95,8 +95,28 @@ fn draws_without_per_site_rows_and_without_events() {
     shape.sites = 0;
     shape.groups = vec!["any".to_string()];
     shape.products = vec!["whole_blood".to_string()];
+    shape.event = false;
     write_results(dir.path(), &shape);
     let written = plot::draw_all(dir.path()).unwrap();
+    // No event: no event shading or legend in any chart.
+    for svg in written.iter().filter(|p| p.extension().is_some_and(|e| e == "svg")) {
+        let text = std::fs::read_to_string(svg).unwrap();
+        assert!(
+            !text.contains("emergency event") && !text.contains("Earthquake"),
+            "{} shows an event",
+            svg.display()
+        );
+    }
+    // The same shape with an event shows it (so the check above can fail).
+    let with = tempfile::tempdir().unwrap();
+    shape.event = true;
+    write_results(with.path(), &shape);
+    let shown = plot::draw_all(with.path())
+        .unwrap()
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+        .any(|svg| std::fs::read_to_string(svg).unwrap().contains("emergency event"));
+    assert!(shown, "an event is drawn when there is one");
     assert!(
         written
             .iter()

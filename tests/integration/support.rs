@@ -84,10 +84,25 @@ pub struct InvariantChecker<'s> {
     sinks: i64,
     pub periods_checked: u32,
     pub issues_checked: u64,
+    /// Units issued, as reported issue by issue.
     pub units_issued: u64,
+    /// Units issued, as the period flows count them: equal to `units_issued` when every
+    /// issue was reported (and checked).
+    pub units_issued_in_flows: u64,
 }
 
 impl<'s> InvariantChecker<'s> {
+    /// Asserts that every period was checked and every issued unit went through the
+    /// per-issue checks (some were, if anything was issued).
+    pub fn assert_complete(&self) {
+        assert_eq!(self.periods_checked, self.scenario.calendar.periods);
+        assert_eq!(
+            self.units_issued, self.units_issued_in_flows,
+            "issues reported to the checker vs units issued in the flows"
+        );
+        assert_eq!(self.issues_checked > 0, self.units_issued > 0);
+    }
+
     pub fn new(scenario: &'s Scenario) -> Self {
         InvariantChecker {
             scenario,
@@ -97,6 +112,7 @@ impl<'s> InvariantChecker<'s> {
             periods_checked: 0,
             issues_checked: 0,
             units_issued: 0,
+            units_issued_in_flows: 0,
         }
     }
 }
@@ -126,6 +142,7 @@ impl Recorder for InvariantChecker<'_> {
             if !matches!(self.scenario.sites[site].role, Role::Lab(_)) {
                 assert_eq!(v.in_testing[c], 0, "testing outside a lab: {name}");
             }
+            self.units_issued_in_flows += u64::from(f.issued[c]);
             self.sources += i64::from(f.initial[c]) + i64::from(f.collected[c]);
             self.sinks +=
                 i64::from(f.issued[c]) + i64::from(f.expired[c]) + i64::from(f.discarded[c]);

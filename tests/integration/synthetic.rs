@@ -16,6 +16,8 @@ pub struct Shape {
     /// Number of sites with per-site rows.
     pub sites: usize,
     pub replications: u64,
+    /// Whether the summary lists an emergency event.
+    pub event: bool,
 }
 
 impl Shape {
@@ -28,6 +30,7 @@ impl Shape {
             products: ["red_cells", "platelets"].map(String::from).to_vec(),
             sites: 2,
             replications: 200,
+            event: true,
         }
     }
 
@@ -44,6 +47,7 @@ impl Shape {
                 .to_vec(),
             sites: 30,
             replications: 1000,
+            event: true,
         }
     }
 }
@@ -282,7 +286,11 @@ pub fn write_results(dir: &Path, shape: &Shape) {
                 below_days: 1.0,
             },
         ],
-        events: vec![event.clone()],
+        events: if shape.event {
+            vec![event.clone()]
+        } else {
+            Vec::new()
+        },
         headline,
     };
 

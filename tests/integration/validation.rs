@@ -203,3 +203,223 @@ fn the_bundled_scenarios_validate() {
     }
     assert!(n >= 2);
 }
+
+const KOREA: &str = include_str!("../../scenarios/korea-baseline.toml");
+
+/// The problems of an edited scenario (it must be rejected), as text and count.
+fn problems(text: &str) -> (String, usize) {
+    match scenario::parse(text, "big.toml") {
+        Ok(_) => panic!("expected the edited scenario to be rejected:\n{text}"),
+        Err(e) => (e.to_string(), e.problems.len()),
+    }
+}
+
+/// Big finite numbers (issue 12): each a located error naming the field and the allowed
+/// range, found quickly and without a panic, a hang or a large allocation.
+#[test]
+fn big_finite_numbers_are_located_errors_with_the_allowed_range() {
+    let base = BASE.replace(
+        "[[initial_stock]]",
+        "[[calendar.holidays]]\nname = \"h\"\nstart = 2026-01-01\ndays = 2\n\n[[initial_stock]]",
+    );
+    let cases: Vec<(&str, &str, &str, &str)> = vec![
+        // (from, to, field, allowed)
+        ("horizon_days = 364", "horizon_days = 1e8", "`time.horizon_days`", "at most 36500"),
+        ("horizon_days = 364", "horizon_days = 4.3e9", "`time.horizon_days`", "at most 36500"),
+        ("shelf_life_days = 42", "shelf_life_days = 4e9", "`products.red_cells.shelf_life_days`", "at most 3650"),
+        ("shelf_life_days = 42", "shelf_life_days = 2.96e9", "`products.red_cells.shelf_life_days`", "at most 3650"),
+        ("shelf_life_days = 42", "shelf_life_days = 1e9", "`products.red_cells.shelf_life_days`", "at most 3650"),
+        ("shelf_life_days = 42", "shelf_life_days = 1e10", "`products.red_cells.shelf_life_days`", "at most 3650"),
+        ("days = 2\n", "days = 1e18\n", "`calendar.holidays[0].days`", "from 0 to 36500"),
+        ("days = 2\n", "days = 1e300\ndemand_factor = 0\n", "`calendar.holidays[0].days`", "from 0 to 36500"),
+        ("days = 2\n", "days = 2\ndemand_factor = 1e300\n", "`calendar.holidays[0].demand_factor`", "from 0 to 100"),
+        ("mean = 40.0", "mean = 1e7", "`sites[1].demand[0].requests_per_day.mean`", "from 0 to 1000000"),
+        ("mean = 40.0", "mean = 2.2e6", "`sites[1].demand[0].requests_per_day.mean`", "from 0 to 1000000"),
+        ("unmet_demand = \"lost\"", "unmet_demand = \"backordered\"\n[calendar]\ndemand_by_month = [1e300, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]", "`calendar.demand_by_month[0]`", "from 0 to 100"),
+        ("hours = 24", "hours = 1e300", "`links[0].hours`", "from 0 to 2000"),
+        ("hours = 24", "hours = 1e9", "`links[0].hours`", "from 0 to 2000"),
+        ("replications = 1000", "replications = 1000000000", "`time.replications`", "from 1 to 10000000"),
+        ("units = 60\nreview_every_days", "units = 1e300\nreview_every_days", "`policy.replenishment.red_cells.units`", "from 0 to 100000000"),
+        ("units = 60\nage_days", "units = 1e12\nage_days", "`initial_stock[0].units`", "from 0 to 100000000"),
+        (
+            "units_per_request = { type = \"fixed\", units = 1 }",
+            "units_per_request = { type = \"fixed\", units = 1 }\n  weekday_profile = [1e300, 1, 1, 1, 1, 1, 1]",
+            "`sites[1].demand[0].weekday_profile[0]`",
+            "from 0 to 100",
+        ),
+        (
+            "{ type = \"poisson\", mean = 40.0 }",
+            "{ type = \"negative_binomial\", mean = 40.0, dispersion = 1e-9 }",
+            "`sites[1].demand[0].requests_per_day.dispersion`",
+            ">= 0.01",
+        ),
+        (
+            // Units a period beyond 32 bits: 900,000 requests a day of 2,000 units each.
+            "mean = 40.0 }\n  units_per_request = { type = \"fixed\", units = 1 }",
+            "mean = 9e5 }\n  units_per_request = { type = \"fixed\", units = 2000 }",
+            "`sites[1].demand[0].requests_per_day.mean`",
+            "in one period",
+        ),
+    ];
+    for (from, to, field, allowed) in cases {
+        assert!(base.contains(from), "base lacks {from:?}");
+        let text = base.replacen(from, to, 1);
+        let started = std::time::Instant::now();
+        let err = scenario::parse(&text, "big.toml").expect_err(to);
+        assert!(
+            started.elapsed().as_secs_f64() < 2.0,
+            "{to}: validation took {:?}",
+            started.elapsed()
+        );
+        let message = err.to_string();
+        let field = field.trim_matches('`');
+        let problem = err
+            .problems
+            .iter()
+            .find(|p| p.field == field)
+            .unwrap_or_else(|| panic!("{to}: expected a problem at {field} in:\n{message}"));
+        assert!(problem.message.contains(allowed), "{to}: expected {allowed:?} in:\n{message}");
+        // Located at the value's line: the source line shown holds the key.
+        let key = field.rsplit('.').next().unwrap().split('[').next().unwrap();
+        assert!(
+            problem.line.is_some() && problem.source_line.contains(key),
+            "{to}: expected the line of `{key}`, got {:?} {:?}",
+            problem.line,
+            problem.source_line
+        );
+    }
+}
+
+#[test]
+fn units_over_the_run_beyond_32_bits_are_rejected() {
+    let text = BASE
+        .replace("horizon_days = 364", "horizon_days = 36500")
+        .replace("mean = 40.0", "mean = 30000.0")
+        .replace("units = 60\nreview", "units = 60000\nreview");
+    let (message, n) = problems(&text);
+    assert_eq!(n, 1, "{message}");
+    assert!(
+        message.contains("`sites[1].demand[0].requests_per_day.mean`")
+            && message.contains("over the 36500 days")
+            && message.contains("could total 1.095e9"),
+        "{message}"
+    );
+    // A realistic volume for a century passes.
+    let fine = text.replace("mean = 30000.0", "mean = 20000.0");
+    scenario::parse(&fine, "fine.toml").unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn processing_hours_and_lab_capacity_are_bounded() {
+    let text = KOREA
+        .replacen("processing_hours = 24", "processing_hours = 1e300", 1)
+        .replacen("capacity_per_day = 4700", "capacity_per_day = 1e12", 1);
+    let (message, n) = problems(&text);
+    assert_eq!(n, 2, "{message}");
+    assert!(message.contains(".processing_hours`: must be a number from 0 to 2000"), "{message}");
+    assert!(message.contains(".capacity_per_day`: must be a number > 0 and at most 1000000"), "{message}");
+}
+
+#[test]
+fn alert_levels_are_bounded() {
+    let many: String = (0..17)
+        .map(|i| format!("\n[[alert_levels]]\nname = \"l{i}\"\nbelow_days = {}\n", i + 1))
+        .collect();
+    let (message, n) = problems(&format!("{BASE}{many}"));
+    assert_eq!(n, 1, "{message}");
+    assert!(message.contains("`alert_levels`: at most 16 alert levels, found 19"), "{message}");
+}
+
+#[test]
+fn a_scenario_file_is_bounded_in_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.toml");
+    let mut text = BASE.to_string();
+    while text.len() <= 1 << 20 {
+        text.push_str("\n[[alert_levels]]\nname = \"x\"\nbelow_days = 1\n");
+    }
+    std::fs::write(&path, text).unwrap();
+    let message = scenario::load(&path).unwrap_err().to_string();
+    assert!(message.contains("larger than 1024 KiB"), "{message}");
+}
+
+/// A holiday that began before the start applies to the days it overlaps; a long one ends
+/// with the horizon (no loop over its length).
+#[test]
+fn a_holiday_overlapping_the_start_applies() {
+    let text = BASE.replace(
+        "[[initial_stock]]",
+        "[[calendar.holidays]]\nname = \"h\"\nstart = 2025-12-31\ndays = 10\ndemand_factor = 0\n\n[[calendar.holidays]]\nname = \"long\"\nstart = 1900-01-01\ndays = 36500\ndemand_factor = 0.5\n\n[[initial_stock]]",
+    );
+    let s = scenario::parse(&text, "h.toml").unwrap_or_else(|e| panic!("{e}"));
+    let bloodsim::network::Role::Hospital(h) = &s.sites[1].role else {
+        panic!("site 1 is the hospital")
+    };
+    // Starts 2026-01-05: the holiday covers 2025-12-31 ..= 2026-01-09, days 0..=4.
+    assert_eq!(&h.day_factor[..6], &[0.0, 0.0, 0.0, 0.0, 0.0, 1.0]);
+    // 1900 + 36,500 days ends in 1999: no effect.
+    assert!(h.day_factor[5..].iter().all(|&f| f == 1.0));
+}
+
+#[test]
+fn a_rule_shared_by_many_hospitals_is_one_problem() {
+    let text = KOREA.replacen(
+        "[policy.replenishment.red_cells]",
+        "[policy.replenishment.red_cells]\nunits = 10",
+        1,
+    );
+    let (message, n) = problems(&text);
+    assert_eq!(n, 1, "{message}");
+    assert_eq!(message.matches("give exactly one of").count(), 1, "{message}");
+}
+
+#[test]
+fn a_duplicate_site_name_is_one_problem() {
+    // A hub takes the hospital's name: one problem, no follow-on errors about the link,
+    // the supplier and the initial stock that name it.
+    let text = format!("{BASE}\n[[sites]]\nkind = \"hub\"\nname = \"General hospital\"\n");
+    let (message, n) = problems(&text);
+    assert_eq!(n, 1, "{message}");
+    assert!(
+        message.contains("`sites[2].name`: duplicate site name \"General hospital\" (first used by sites[1])"),
+        "{message}"
+    );
+}
+
+#[test]
+fn site_names_that_spreadsheets_would_run_are_rejected() {
+    for (name, expected) in [
+        ("=HYPERLINK(\\\"http://x\\\")", "must not start with '='"),
+        ("+1", "must not start with"),
+        ("-2", "must not start with"),
+        ("@SUM(A1)", "must not start with"),
+        ("all", "\"all\" is reserved"),
+    ] {
+        let text = BASE.replace("\"General hospital\"", &format!("\"{name}\""));
+        let (message, n) = problems(&text);
+        assert_eq!(n, 1, "{name}: {message}");
+        assert!(message.contains("`sites[1].name`") && message.contains(expected), "{name}: {message}");
+    }
+}
+
+/// Type errors inside tagged tables (a site, a count) point at the value and name its field,
+/// not the table's header (serde buffers such tables and loses the place).
+#[test]
+fn type_errors_in_tagged_tables_point_at_the_value() {
+    for (from, to, field) in [
+        ("mean = 40.0", "mean = \"forty\"", "sites[1].demand[0].requests_per_day.mean"),
+        (
+            "{ type = \"fixed\", units = 1 }",
+            "{ type = \"fixed\", units = -1 }",
+            "sites[1].demand[0].units_per_request.units",
+        ),
+    ] {
+        let text = BASE.replacen(from, to, 1);
+        let err = scenario::parse(&text, "t.toml").unwrap_err();
+        assert_eq!(err.problems.len(), 1, "{err}");
+        let p = &err.problems[0];
+        assert_eq!(p.field, field, "{err}");
+        assert_eq!(p.line, Some(line_of(&text, to)), "{err}");
+        assert!(p.message.contains("invalid"), "{err}");
+    }
+}

@@ -4,7 +4,9 @@ use chrono::NaiveDate;
 use toml::value::Datetime;
 
 use super::super::error::FieldPath;
-use super::super::limits::{MAX_CASUALTIES, MAX_DELAY_HOURS, MAX_FACTOR};
+use super::super::limits::{
+    MAX_CASUALTIES, MAX_DELAY_HOURS, MAX_EVENTS, MAX_FACTOR, MAX_HORIZON_DAYS,
+};
 use super::super::raw::{PerProduct, RawEmergencyRelease, RawEvent};
 use super::{Context, Validator, root};
 use crate::blood::Product;
@@ -50,6 +52,16 @@ impl Kind {
 impl Validator<'_> {
     pub(super) fn events(&mut self, raw: &[RawEvent], sites: &[Site], ctx: &Context) -> Vec<Event> {
         let mut events = Vec::new();
+        if raw.len() > MAX_EVENTS {
+            self.err(
+                &root().key("events"),
+                format!(
+                    "{} events, above the limit of {MAX_EVENTS} `[[events]]` entries",
+                    raw.len()
+                ),
+            );
+            return events;
+        }
         for (i, e) in raw.iter().enumerate() {
             let p = root().key("events").index(i);
             if let Some(event) = self.event(&p, e, sites, ctx) {
@@ -77,7 +89,7 @@ impl Validator<'_> {
                 factor,
             } => {
                 let targets = self.targets(p, names, regions, Kind::Collection, sites, ctx);
-                let factor = self.at_least(&p.key("factor"), *factor, 0.0);
+                let factor = self.within(&p.key("factor"), *factor, 0.0, MAX_FACTOR, "a multiplier");
                 let effect = Some(Effect::Collection {
                     sites: targets?,
                     profile: Profile::Constant(factor?),
@@ -104,9 +116,14 @@ impl Validator<'_> {
                 half_life_days,
             } => {
                 let targets = self.targets(p, names, regions, Kind::Collection, sites, ctx);
-                let peak = self.at_least(&p.key("peak"), *peak, 0.0);
-                let lag = self.at_least(&p.key("lag_hours"), *lag_hours, 0.0);
-                let half_life = self.positive(&p.key("half_life_days"), *half_life_days);
+                let peak = self.within(&p.key("peak"), *peak, 0.0, MAX_FACTOR, "a multiplier");
+                let lag = self.within(&p.key("lag_hours"), *lag_hours, 0.0, MAX_HORIZON_DAYS * 24.0, "the longest horizon");
+                let half_life = self.positive_at_most(
+                    &p.key("half_life_days"),
+                    *half_life_days,
+                    MAX_HORIZON_DAYS,
+                    "the longest horizon",
+                );
                 let per_day = f64::from(ctx.calendar.periods_per_day());
                 let effect = Some(Effect::Collection {
                     sites: targets?,
@@ -137,7 +154,7 @@ impl Validator<'_> {
                 factor,
             } => {
                 let targets = self.targets(p, names, regions, Kind::Hospital, sites, ctx);
-                let factor = self.at_least(&p.key("factor"), *factor, 0.0);
+                let factor = self.within(&p.key("factor"), *factor, 0.0, MAX_FACTOR, "a multiplier");
                 let products = self.event_products(&p.key("products"), products, ctx);
                 let effect = Some(Effect::Demand {
                     sites: targets?,
@@ -164,7 +181,13 @@ impl Validator<'_> {
                 capacity_factor,
             } => {
                 let targets = self.targets(p, names, regions, Kind::Lab, sites, ctx);
-                let factor = self.at_least(&p.key("capacity_factor"), *capacity_factor, 0.0);
+                let factor = self.within(
+                    &p.key("capacity_factor"),
+                    *capacity_factor,
+                    0.0,
+                    MAX_FACTOR,
+                    "a multiplier",
+                );
                 let effect = Some(Effect::LabCapacity {
                     sites: targets?,
                     factor: factor?,
@@ -603,7 +626,7 @@ impl Validator<'_> {
         let delay = match (closed, extra_hours) {
             (true, None) => Some(Delay::Closed),
             (false, Some(h)) => self
-                .positive(&p.key("extra_hours"), h)
+                .positive_at_most(&p.key("extra_hours"), h, MAX_DELAY_HOURS, "transport up to weeks")
                 .map(|h| Delay::Slowed(ctx.calendar.hours_to_periods(h).max(1))),
             _ => {
                 self.err(p, "give either `closed = true` or `extra_hours`");
