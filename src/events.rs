@@ -46,6 +46,18 @@ pub enum Effect {
     /// A mass-casualty incident: patients, drawn when it starts, needing units at hospitals
     /// over its window (see [`MassCasualty`]). It adds demand; it changes no rate.
     MassCasualty(Box<MassCasualty>),
+    /// Imports or mutual aid: fresh units of one product, by group, arriving at a
+    /// stock-holding site, spread evenly over the event's window (remainders first).
+    Imports {
+        site: SiteId,
+        product: usize,
+        units: Vec<u32>,
+    },
+    /// Facility damage at stock-holding sites: in the event's first period each unit in
+    /// stock is destroyed with probability `share` (drawn per cell from the event's stream;
+    /// the oldest units go first). Pair it with a lab outage or a closed link for a site
+    /// that also stops working.
+    Damage { sites: Vec<SiteId>, share: f64 },
 }
 
 /// A mass-casualty incident, drawn from its own random stream in its first period.
@@ -216,7 +228,8 @@ pub fn apply(events: &[Event], t: u32, conditions: &mut Conditions) {
                     *conditions.extra_delay_mut(leg) += extra;
                 }
             }
-            Effect::MassCasualty(_) => {} // demand, drawn by the engine's incidents step
+            // Demand and stock, changed by the engine's incidents step.
+            Effect::MassCasualty(_) | Effect::Imports { .. } | Effect::Damage { .. } => {}
         }
     }
 }

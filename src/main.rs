@@ -167,8 +167,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             test_hook("simulated");
             let periods = report::period_rows(&s, &output.aggregate);
             let reps = report::replication_rows(&s, &output.totals);
-            let cannot_write =
-                |e: std::io::Error| Failure::Other(format!("cannot write results to {}: {e}", out.display()));
+            let cannot_write = |e: std::io::Error| {
+                Failure::Other(format!("cannot write results to {}: {e}", out.display()))
+            };
             results::write_results(staging.dir(), &summary, periods, reps).map_err(cannot_write)?;
             test_hook("written");
             if !no_plots {

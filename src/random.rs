@@ -437,6 +437,11 @@ impl SizeTable {
         self.mean
     }
 
+    /// The largest size the table can draw.
+    pub fn max(&self) -> u32 {
+        self.first + self.cdf.len() as u32 - 1
+    }
+
     pub fn is_fixed(&self) -> bool {
         self.cdf.len() == 1
     }

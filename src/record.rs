@@ -15,15 +15,16 @@ use crate::scenario::Cells;
 pub struct Flows {
     /// Units placed at period 0 (zero in every later period).
     pub initial: Vec<u32>,
-    /// Units obtained from donations at a collection site, or supplied from outside by a supplier.
+    /// Units obtained from donations at a collection site, supplied from outside by a
+    /// supplier, or imported (an imports event; also counted as released there).
     pub collected: Vec<u32>,
     /// Units arriving at a site from another site.
     pub received: Vec<u32>,
     /// Units leaving a site for another site.
     pub shipped: Vec<u32>,
-    /// Units released by a lab after testing and processing (not discarded).
+    /// Units released by a lab after testing and processing (not discarded), or imported.
     pub released: Vec<u32>,
-    /// Units discarded at testing.
+    /// Units discarded at testing, or destroyed by facility damage.
     pub discarded: Vec<u32>,
     /// Units that reached their expiry at the site (in stock, in a lab, or on arrival).
     pub expired: Vec<u32>,

@@ -1,6 +1,8 @@
-//! Step 3b: mass-casualty incidents. In an incident's first period its patients are drawn
-//! from the event's own stream and queued as urgent requests at their hospitals, each due
-//! in the period of its transfusion; [`issuing`](super::issuing) serves them first.
+//! Step 3b: what events do to stock and demand directly. Facility damage destroys a share
+//! of stock in its first period; imports arrive as fresh stock over their window; a
+//! mass-casualty incident's patients are drawn in its first period from the event's own
+//! stream and queued as urgent needs at their hospitals, each due in the period of its
+//! transfusion ([`issuing`](super::issuing) serves them first).
 
 use rand::RngExt;
 
@@ -8,16 +10,69 @@ use super::state::Urgent;
 use super::{Model, State};
 use crate::events::{Effect, MassCasualty};
 use crate::random::{Stream, binomial, stochastic_round};
+use crate::record::Flows;
 
-/// Draws the patients of every incident starting in period `t` (`streams`: one per event).
-pub(super) fn incidents(model: &Model, t: u32, state: &mut State, streams: &mut [Stream]) {
+/// Applies the events active in period `t` (`streams`: one per event, in event order).
+pub(super) fn incidents(
+    model: &Model,
+    t: u32,
+    state: &mut State,
+    flows: &mut Flows,
+    streams: &mut [Stream],
+) {
     for (event, rng) in model.scenario.events.iter().zip(streams) {
-        if let Effect::MassCasualty(mci) = &event.effect
-            && event.start == t
-        {
-            let last = event.end - 1;
-            draw_patients(model, mci, (t, last), rng, &mut state.urgent);
+        if !event.active(t) {
+            continue;
         }
+        match &event.effect {
+            Effect::MassCasualty(mci) if event.start == t => {
+                draw_patients(model, mci, (t, event.end - 1), rng, &mut state.urgent);
+            }
+            Effect::Damage { sites, share } if event.start == t => {
+                for &site in sites {
+                    destroy(model, site, *share, rng, state, flows);
+                }
+            }
+            Effect::Imports {
+                site,
+                product,
+                units,
+            } => {
+                let (k, n) = (t - event.start, event.end - event.start);
+                for (g, &total) in units.iter().enumerate() {
+                    let part = share_of(total, k, n);
+                    let cell = model.cells.index(*site, *product, g);
+                    state.inventory.add(cell, t + model.shelf[*product], part);
+                    flows.collected[cell] += part;
+                    flows.released[cell] += part;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Period `k`'s part of `total` spread over `n` periods: the parts differ by at most one
+/// and sum to `total`.
+fn share_of(total: u32, k: u32, n: u32) -> u32 {
+    let upto = |k: u32| (u64::from(total) * u64::from(k) / u64::from(n)) as u32;
+    upto(k + 1) - upto(k)
+}
+
+/// Destroys each unit in stock at `site` with probability `share`, oldest first.
+fn destroy(
+    model: &Model,
+    site: usize,
+    share: f64,
+    rng: &mut Stream,
+    state: &mut State,
+    flows: &mut Flows,
+) {
+    let per_site = model.cells.products * model.cells.groups;
+    for cell in site * per_site..(site + 1) * per_site {
+        let lost = binomial(rng, state.inventory.on_hand(cell), share);
+        state.inventory.take(cell, lost, true, |_, _| {});
+        flows.discarded[cell] += lost;
     }
 }
 
@@ -44,7 +99,11 @@ fn draw_patients(
         let released_as = mci.emergency.and_then(|e| {
             (rng.random::<f64>() < e.share).then(|| {
                 let o_negative = rng.random::<f64>() < e.o_negative;
-                let o = if o_negative { e.o_negative_group } else { e.o_positive_group };
+                let o = if o_negative {
+                    e.o_negative_group
+                } else {
+                    e.o_positive_group
+                };
                 (e, o)
             })
         });

@@ -146,7 +146,10 @@ fn serve_own_group<R: Recorder>(
         new_request: true,
     };
     let first = urgent.partition_point(|u| (u.cell as usize) < cell);
-    for u in urgent[first..].iter().take_while(|u| u.cell as usize == cell) {
+    for u in urgent[first..]
+        .iter()
+        .take_while(|u| u.cell as usize == cell)
+    {
         is.flows.requests[cell] += 1;
         is.flows.demanded[cell] += u.units;
         let now = u.units.min(available);

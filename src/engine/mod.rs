@@ -14,8 +14,8 @@
 //!
 //! 1. [`arrivals`]: shipments, donations reaching labs, lab batches finishing processing
 //! 2. [`expiry`]: units whose expiry period is now leave stock
-//! 3. [`collection`]: donations at collection sites; [`incidents`]: a mass-casualty
-//!    incident starting now draws its patients
+//! 3. [`collection`]: donations at collection sites; [`incidents`]: stock destroyed by
+//!    facility damage, imports arriving, a mass-casualty incident's patients drawn
 //! 4. [`labs`]: processing starts (capacity-limited, oldest donations first)
 //! 5. [`replenishment`]: hospital reviews set to `before_demand`
 //! 6. [`issuing`]: patient demand (mass-casualty patients first), issuing (exact group
@@ -192,7 +192,8 @@ impl<'s> Engine<'s> {
     pub fn start(&mut self, seed: u64, replication: u64) {
         self.state.clear();
         let scenario = self.model.scenario;
-        let keys = site_keys(scenario, seed, replication).chain(event_keys(scenario, seed, replication));
+        let keys =
+            site_keys(scenario, seed, replication).chain(event_keys(scenario, seed, replication));
         self.streams.start(keys);
     }
 
@@ -226,7 +227,7 @@ impl<'s> Engine<'s> {
             streams,
             &mut scratch.scales,
         );
-        incidents::incidents(model, t, state, event_streams);
+        incidents::incidents(model, t, state, flows, event_streams);
         labs::processing(model, t, conditions, state, flows, streams);
         let orders = &mut scratch.orders;
         replenishment::reviews(

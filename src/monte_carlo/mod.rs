@@ -179,7 +179,11 @@ pub fn estimate(scenario: &Scenario, replications: u64, threads: usize) -> Estim
     let engine = stock_sites as f64 * cells.groups as f64 * ring * 4.0 + cells.len() as f64 * 100.0;
     let series = (1 + stock_sites) as f64
         * cells.products as f64
-        * if cells.groups > 1 { cells.groups + 1 } else { 1 } as f64;
+        * if cells.groups > 1 {
+            cells.groups + 1
+        } else {
+            1
+        } as f64;
     let windows = f64::from(scenario.calendar.periods) * series;
     let lines = cells.products as f64 * (cells.groups + 1) as f64;
     let per_replication = lines

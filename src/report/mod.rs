@@ -134,7 +134,11 @@ pub fn table(scenario: &Scenario, rows: &[Headline], replications: u64) -> Strin
         "{} — {replications} replication{}, {measured_days:.0} day{} after warm-up (means per replication)",
         scenario.name,
         if replications == 1 { "" } else { "s" },
-        if format!("{measured_days:.0}") == "1" { "" } else { "s" },
+        if format!("{measured_days:.0}") == "1" {
+            ""
+        } else {
+            "s"
+        },
     );
     let _ = writeln!(
         out,

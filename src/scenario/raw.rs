@@ -598,6 +598,39 @@ pub enum RawEvent {
         half_life_hours: f64,
         emergency_release: Option<RawEmergencyRelease>,
     },
+    /// Imports or mutual aid: fresh `units` of `product` arriving at the stock-holding
+    /// `site` (a hub or hospital), spread evenly over the event's window.
+    Imports {
+        name: String,
+        start: Datetime,
+        days: Option<f64>,
+        hours: Option<f64>,
+        site: String,
+        product: Product,
+        units: RawUnits,
+    },
+    /// Facility damage: in the event's first period each unit in stock at the hubs and
+    /// hospitals in `sites`/`regions` is destroyed with probability `stock_destroyed_share`.
+    FacilityDamage {
+        name: String,
+        start: Datetime,
+        days: Option<f64>,
+        hours: Option<f64>,
+        #[serde(default)]
+        sites: Vec<String>,
+        #[serde(default)]
+        regions: Vec<String>,
+        stock_destroyed_share: f64,
+    },
+}
+
+/// Units imported, by blood group label (`{ "O-" = 200, "O+" = 400 }`), or one number: a
+/// total split by the donor frequencies (the only form for ungrouped scenarios).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawUnits {
+    Total(f64),
+    ByGroup(BTreeMap<String, f64>),
 }
 
 /// Group-O red cells for patients whose group is not yet known.

@@ -12,9 +12,9 @@ use super::limits::*;
 use super::raw::*;
 use super::{AlertLevel, Costs, InitialLot, ProductSpec, Scenario};
 use crate::blood::{GroupSystem, Product};
-use crate::events::Event;
 use crate::calendar::{Calendar, PERIOD_HOURS_ALLOWED};
 use crate::demand::DemandStream;
+use crate::events::Event;
 use crate::network::{Collection, Hospital, Lab, Role, Site, SiteId, Topology};
 use crate::policy::OrderUpTo;
 use crate::random::{Count, CountDistribution, MAX_REQUEST_UNITS, Shock, SizeTable};
@@ -515,7 +515,9 @@ impl Validator<'_> {
             } else if name == crate::results::ALL {
                 self.err(
                     &path,
-                    format!("\"{name}\" is reserved: the result files use it for the whole network"),
+                    format!(
+                        "\"{name}\" is reserved: the result files use it for the whole network"
+                    ),
                 );
             }
             if let Some(&first) = ctx.site_index.get(name) {
@@ -1100,7 +1102,10 @@ impl Validator<'_> {
                                 format!("gives a level of {most} units for one group at hospital \"{}\", above the limit of {MAX_STOCK_UNITS}", site.name),
                             );
                         }
-                        level.iter().map(|&x| x.min(MAX_STOCK_UNITS) as u32).collect()
+                        level
+                            .iter()
+                            .map(|&x| x.min(MAX_STOCK_UNITS) as u32)
+                            .collect()
                     }
                     _ => {
                         self.err(&path, "give exactly one of `units` (order-up-to level in units) or `days` (in days of supply)");
@@ -1387,17 +1392,20 @@ impl Validator<'_> {
                 }
                 let here = events * v.units_peak[p] + v.units_slack;
                 let run = daily * days * v.units_mean[p];
-                for (entry, units) in [
-                    (per_period.entry((v.site, p, v.demand)), here),
-                    (per_run.entry((p, v.demand)), run),
-                ] {
-                    // The total, and the stream contributing most (named in a message).
-                    let e = entry.or_insert((0.0, k, 0.0));
+                // The total, and the stream contributing most (named in a message).
+                let add = |e: &mut (f64, usize, f64), units: f64| {
                     e.0 += units;
                     if units > e.2 {
                         (e.1, e.2) = (k, units);
                     }
-                }
+                };
+                add(
+                    per_period
+                        .entry((v.site, p, v.demand))
+                        .or_insert((0.0, k, 0.0)),
+                    here,
+                );
+                add(per_run.entry((p, v.demand)).or_insert((0.0, k, 0.0)), run);
             }
         }
         for lot in initial {
@@ -1423,7 +1431,11 @@ impl Validator<'_> {
         }
         for (&(p, demand), &(units, k, _)) in &per_run {
             if units > MAX_UNITS && reported.insert(demand) {
-                let what = if demand { "demand" } else { "collection and initial stock" };
+                let what = if demand {
+                    "demand"
+                } else {
+                    "collection and initial stock"
+                };
                 let path = match self.volumes.get(k) {
                     Some(v) => v.path.clone(),
                     None => root().key("time").key("horizon_days"),

@@ -93,18 +93,17 @@ fn run_prints_a_table_and_writes_results_charts_and_report() {
     assert_eq!(reps.len(), 20 * 2);
     let all: Vec<_> = reps.iter().filter(|r| r.group == "all").collect();
     let mean_demand = all.iter().map(|r| r.demand as f64).sum::<f64>() / all.len() as f64;
-    let headline = summary
-        .headline
-        .iter()
-        .find(|h| h.group == "all")
-        .unwrap();
+    let headline = summary.headline.iter().find(|h| h.group == "all").unwrap();
     assert!(
         (headline.demand.mean - mean_demand).abs() < 1e-6 * mean_demand,
         "headline demand {} vs replications.csv {mean_demand}",
         headline.demand.mean
     );
     let report = std::fs::read_to_string(results.join("report.html")).unwrap();
-    assert!(report.contains(&summary.scenario.name) && report.contains("<svg"), "report.html");
+    assert!(
+        report.contains(&summary.scenario.name) && report.contains("<svg"),
+        "report.html"
+    );
     let png = std::fs::read(results.join("plots/fill_and_outdate_rates.png")).unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
     // No temporary files left behind by the atomic writes.
@@ -141,7 +140,10 @@ fn replications_and_threads_out_of_range_are_errors_not_panics() {
         ("--threads", "100000"),
         ("--threads", "0"),
     ] {
-        let out = bloodsim().args(["run", SCENARIO, flag, value]).assert().code(2);
+        let out = bloodsim()
+            .args(["run", SCENARIO, flag, value])
+            .assert()
+            .code(2);
         let err = stderr_of(&out);
         assert!(
             err.starts_with("error:") && err.contains(flag) && !err.contains("panicked"),
@@ -156,7 +158,15 @@ fn a_run_estimated_beyond_the_memory_limit_is_refused_before_it_starts() {
     let korea = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/korea-baseline.toml");
     let started = std::time::Instant::now();
     let out = bloodsim()
-        .args(["run", korea, "--replications", "10000000", "--threads", "2", "--out"])
+        .args([
+            "run",
+            korea,
+            "--replications",
+            "10000000",
+            "--threads",
+            "2",
+            "--out",
+        ])
         .arg(dir.path().join("r"))
         .assert()
         .code(2);
@@ -167,7 +177,10 @@ fn a_run_estimated_beyond_the_memory_limit_is_refused_before_it_starts() {
             && err.contains("--max-memory-gb"),
         "{err}"
     );
-    assert!(started.elapsed().as_secs() < 10, "refused before simulating");
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "refused before simulating"
+    );
     assert!(!dir.path().join("r").exists());
     // The output limit too: a century of hourly periods.
     let text = std::fs::read_to_string(korea)
@@ -177,21 +190,42 @@ fn a_run_estimated_beyond_the_memory_limit_is_refused_before_it_starts() {
     let path = dir.path().join("century.toml");
     std::fs::write(&path, text).unwrap();
     let out = bloodsim()
-        .args(["run", path.to_str().unwrap(), "--replications", "1", "--max-memory-gb", "1000"])
+        .args([
+            "run",
+            path.to_str().unwrap(),
+            "--replications",
+            "1",
+            "--max-memory-gb",
+            "1000",
+        ])
         .assert()
         .code(2);
     let err = stderr_of(&out);
-    assert!(err.contains("result files would take about") && err.contains("--max-output-gb"), "{err}");
+    assert!(
+        err.contains("result files would take about") && err.contains("--max-output-gb"),
+        "{err}"
+    );
 }
 
 #[test]
 fn check_and_run_use_singular_nouns_for_one() {
     let out = bloodsim().args(["check", SCENARIO]).assert().success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-    assert!(text.contains("2 sites, 1 product, 364 periods of 24 h"), "{text}");
+    assert!(
+        text.contains("2 sites, 1 product, 364 periods of 24 h"),
+        "{text}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let out = bloodsim()
-        .args(["run", SCENARIO, "--replications", "1", "--no-plots", "--quiet", "--out"])
+        .args([
+            "run",
+            SCENARIO,
+            "--replications",
+            "1",
+            "--no-plots",
+            "--quiet",
+            "--out",
+        ])
         .arg(dir.path().join("r"))
         .assert()
         .success();
@@ -206,12 +240,23 @@ fn a_piped_scenario_is_hashed_as_parsed() {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read(SCENARIO).unwrap();
     bloodsim()
-        .args(["run", "/dev/stdin", "--replications", "2", "--no-plots", "--quiet", "--out"])
+        .args([
+            "run",
+            "/dev/stdin",
+            "--replications",
+            "2",
+            "--no-plots",
+            "--quiet",
+            "--out",
+        ])
         .arg(dir.path().join("r"))
         .write_stdin(text.clone())
         .assert()
         .success();
     let summary = bloodsim::results::read_summary(&dir.path().join("r")).unwrap();
-    let expected: String = Sha256::digest(&text).iter().map(|b| format!("{b:02x}")).collect();
+    let expected: String = Sha256::digest(&text)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     assert_eq!(summary.scenario.file_sha256, expected);
 }

@@ -18,6 +18,8 @@ struct BySite {
     released: Vec<Vec<u32>>,
     received: Vec<Vec<u32>>,
     demanded: Vec<Vec<u32>>,
+    discarded: Vec<Vec<u32>>,
+    on_hand: Vec<Vec<u32>>,
 }
 
 impl Recorder for BySite {
@@ -30,6 +32,8 @@ impl Recorder for BySite {
         self.released.push(sum(&v.flows.released));
         self.received.push(sum(&v.flows.received));
         self.demanded.push(sum(&v.flows.demanded));
+        self.discarded.push(sum(&v.flows.discarded));
+        self.on_hand.push(sum(v.on_hand));
     }
 }
 
@@ -285,6 +289,67 @@ factor = 0.5
         series(&r.demanded, site(&s, "far hospital"))
             .iter()
             .all(|&d| d == 5)
+    );
+}
+
+#[test]
+fn imports_arrive_as_fresh_stock_spread_over_their_window() {
+    let s = network(
+        "",
+        r#"
+[[events]]
+type = "imports"
+name = "mutual aid"
+start = 2026-01-12
+days = 3
+site = "hub"
+product = "red_cells"
+units = 31
+"#,
+    );
+    let quiet = run(&network("", ""));
+    let r = run(&s);
+    let hub = site(&s, "hub");
+    let imported: Vec<u32> = series(&r.collected, hub);
+    assert_eq!(&imported[6..11], &[0, 11, 10, 10, 0]);
+    assert_eq!(imported.iter().sum::<u32>(), 31);
+    assert_eq!(
+        series(&r.released, hub),
+        imported,
+        "imports count as released"
+    );
+    // The hub holds them until hospitals order them: 31 more units than without.
+    let extra = |d: usize| r.on_hand[d][hub] as i64 - quiet.on_hand[d][hub] as i64;
+    assert_eq!((extra(6), extra(9)), (0, 31));
+}
+
+#[test]
+fn facility_damage_destroys_its_share_of_stock_at_its_sites_only() {
+    let damage = |share: f64| {
+        network(
+            "",
+            &format!(
+                "[[events]]\ntype = \"facility_damage\"\nname = \"quake\"\nstart = 2026-01-10\ndays = 2\nsites = [\"far hospital\"]\nstock_destroyed_share = {share}\n"
+            ),
+        )
+    };
+    let (all, none) = (damage(1.0), damage(0.0));
+    let (r, q) = (run(&all), run(&none));
+    let far = site(&all, "far hospital");
+    // Day 5: everything there is destroyed (after that day's arrivals, before its
+    // demand): what the undamaged run held at the end of the day plus the 5 units it
+    // issued that day. Nothing is left for that day's patients.
+    assert_eq!(q.demanded[5][far], 5);
+    assert_eq!(r.discarded[5][far], q.on_hand[5][far] + 5);
+    assert!(r.discarded[5][far] > 5);
+    assert_eq!(r.on_hand[5][far], 0);
+    assert_eq!(
+        series(&r.discarded, site(&all, "hub")),
+        series(&q.discarded, site(&all, "hub"))
+    );
+    assert_eq!(
+        r.discarded.iter().map(|d| d[far]).sum::<u32>(),
+        r.discarded[5][far]
     );
 }
 

@@ -24,9 +24,30 @@ const SCENARIOS: [(&str, &str); 2] = [
 
 /// Values a mutated number or string takes: limits, their neighbours, and nonsense.
 const VALUES: [&str; 24] = [
-    "0", "-1", "1", "0.5", "1e-300", "1e300", "-1e300", "nan", "inf", "-inf", "1e9", "4e9",
-    "4294967296", "18446744073709551615", "9223372036854775807", "36500", "36501", "3650.1",
-    "2000.5", "1e6", "1000001", "\"x\"", "\"=1+1\"", "2026-02-30",
+    "0",
+    "-1",
+    "1",
+    "0.5",
+    "1e-300",
+    "1e300",
+    "-1e300",
+    "nan",
+    "inf",
+    "-inf",
+    "1e9",
+    "4e9",
+    "4294967296",
+    "18446744073709551615",
+    "9223372036854775807",
+    "36500",
+    "36501",
+    "3650.1",
+    "2000.5",
+    "1e6",
+    "1000001",
+    "\"x\"",
+    "\"=1+1\"",
+    "2026-02-30",
 ];
 
 struct Rng(u64);
@@ -131,11 +152,17 @@ fn mutated_scenarios_never_panic_or_hang() {
             }
             Err(_) => panic!("mutant {case} of {name} panicked:\n{text}"),
         }
-        assert!(took < bound, "mutant {case} of {name} took {took:?}:\n{text}");
+        assert!(
+            took < bound,
+            "mutant {case} of {name} took {took:?}:\n{text}"
+        );
     }
     eprintln!(
         "fuzz: {cases} mutants, {valid} valid, {ran} run; slowest {:.2} s",
         slowest.as_secs_f64()
     );
-    assert!(valid > 0 && ran > 0, "the mutants exercise validation and the engine");
+    assert!(
+        valid > 0 && ran > 0,
+        "the mutants exercise validation and the engine"
+    );
 }

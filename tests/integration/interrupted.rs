@@ -11,8 +11,17 @@ const SCENARIO: &str = concat!(
 
 fn run(out: &Path, seed: &str, env: Option<(&str, &str)>) -> std::process::Output {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("bloodsim"));
-    cmd.args(["run", SCENARIO, "--replications", "3", "--quiet", "--seed", seed, "--out"])
-        .arg(out);
+    cmd.args([
+        "run",
+        SCENARIO,
+        "--replications",
+        "3",
+        "--quiet",
+        "--seed",
+        seed,
+        "--out",
+    ])
+    .arg(out);
     if let Some((k, v)) = env {
         cmd.env(k, v);
     }
@@ -88,7 +97,16 @@ fn an_interrupted_run_removes_what_it_built_and_keeps_the_old_results() {
     assert!(run(&out, "1", None).status.success());
     let old = snapshot(&out);
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("bloodsim"))
-        .args(["run", SCENARIO, "--replications", "3", "--quiet", "--seed", "2", "--out"])
+        .args([
+            "run",
+            SCENARIO,
+            "--replications",
+            "3",
+            "--quiet",
+            "--seed",
+            "2",
+            "--out",
+        ])
         .arg(&out)
         .env("BLOODSIM_TEST_PAUSE_AT", "written")
         .stderr(std::process::Stdio::piped())
@@ -99,7 +117,11 @@ fn an_interrupted_run_removes_what_it_built_and_keeps_the_old_results() {
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line.trim(), "paused at written");
-    assert_eq!(building_dirs(parent.path()).len(), 1, "results being built aside");
+    assert_eq!(
+        building_dirs(parent.path()).len(),
+        1,
+        "results being built aside"
+    );
     // SAFETY: sends SIGINT to our own child.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
     let status = child.wait().unwrap();
@@ -119,11 +141,18 @@ fn an_unwritable_or_foreign_out_is_refused_before_simulating() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("is not a results directory"), "{err}");
-    assert_eq!(std::fs::read_to_string(foreign.join("notes.txt")).unwrap(), "mine");
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
+        "mine"
+    );
     // A file in the way.
     let file = parent.path().join("file");
     std::fs::write(&file, "x").unwrap();
-    let o = run(&file.join("results"), "1", Some(("BLOODSIM_TEST_EXIT_AT", "simulated")));
+    let o = run(
+        &file.join("results"),
+        "1",
+        Some(("BLOODSIM_TEST_EXIT_AT", "simulated")),
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "not simulated first: {err}");
     assert!(err.contains("cannot write results to"), "{err}");
@@ -134,14 +163,26 @@ fn plot_refuses_a_truncated_periods_file() {
     let parent = tempfile::tempdir().unwrap();
     let out = parent.path().join("results");
     let o = Command::new(assert_cmd::cargo::cargo_bin("bloodsim"))
-        .args(["run", SCENARIO, "--replications", "3", "--quiet", "--no-plots", "--out"])
+        .args([
+            "run",
+            SCENARIO,
+            "--replications",
+            "3",
+            "--quiet",
+            "--no-plots",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .unwrap();
     assert!(o.status.success());
     let periods = std::fs::read_to_string(out.join("periods.csv")).unwrap();
     let header = periods.lines().next().unwrap().to_string();
-    let half: String = periods.lines().take(periods.lines().count() / 2).map(|l| format!("{l}\n")).collect();
+    let half: String = periods
+        .lines()
+        .take(periods.lines().count() / 2)
+        .map(|l| format!("{l}\n"))
+        .collect();
     for (what, text) in [("header only", format!("{header}\n")), ("truncated", half)] {
         std::fs::write(out.join("periods.csv"), text).unwrap();
         let o = Command::new(assert_cmd::cargo::cargo_bin("bloodsim"))
@@ -151,6 +192,9 @@ fn plot_refuses_a_truncated_periods_file() {
             .unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{what}: {err}");
-        assert!(err.contains("periods.csv") && err.contains("incomplete"), "{what}: {err}");
+        assert!(
+            err.contains("periods.csv") && err.contains("incomplete"),
+            "{what}: {err}"
+        );
     }
 }

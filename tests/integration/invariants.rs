@@ -60,7 +60,7 @@ fn net() -> impl Strategy<Value = Net> {
                     prop::sample::select(vec!["compatible", "none"]),
                     0.0f64..4.0,
                     prop::collection::vec(
-                        (0u8..5, 0u32..20, 1u32..8, 0.0f64..3.0, 0usize..8),
+                        (0u8..6, 0u32..20, 1u32..8, 0.0f64..3.0, 0usize..8),
                         0..4,
                     ),
                 )
@@ -236,6 +236,19 @@ impl Net {
                     target % self.labs.len(),
                     factor.min(1.0)
                 ),
+                4 => {
+                    let emergency = if self.abo {
+                        "emergency_release = { share = 0.6, o_negative_share = 0.3 }\n"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "type = \"mass_casualty\"\nsites = [\"{}\"]\ncasualties = {}\nadmitted_share = 0.4\ntransfused_share = 0.4\nunits_per_patient = {{ type = \"rounded_gamma\", mean = 4, cv = 1.5 }}\nproduct_ratio = {{ red_cells = 1, platelets = 0.81, plasma = 0.54 }}\nhalf_life_hours = {}\n{emergency}",
+                        hospitals[target % hospitals.len()].0,
+                        (factor * 100.0).round(),
+                        1.0 + factor * 10.0
+                    )
+                }
                 _ => {
                     let (from, to, _) = &links[target % links.len()];
                     let delay = if factor < 1.5 {

@@ -13,6 +13,7 @@ mod events;
 mod fuzz;
 mod interrupted;
 mod invariants;
+mod mass_casualty;
 mod plots;
 mod report;
 mod validation;

@@ -99,7 +99,10 @@ fn draws_without_per_site_rows_and_without_events() {
     write_results(dir.path(), &shape);
     let written = plot::draw_all(dir.path()).unwrap();
     // No event: no event shading or legend in any chart.
-    for svg in written.iter().filter(|p| p.extension().is_some_and(|e| e == "svg")) {
+    for svg in written
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+    {
         let text = std::fs::read_to_string(svg).unwrap();
         assert!(
             !text.contains("emergency event") && !text.contains("Earthquake"),
@@ -115,7 +118,11 @@ fn draws_without_per_site_rows_and_without_events() {
         .unwrap()
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "svg"))
-        .any(|svg| std::fs::read_to_string(svg).unwrap().contains("emergency event"));
+        .any(|svg| {
+            std::fs::read_to_string(svg)
+                .unwrap()
+                .contains("emergency event")
+        });
     assert!(shown, "an event is drawn when there is one");
     assert!(
         written

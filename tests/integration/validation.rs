@@ -224,23 +224,108 @@ fn big_finite_numbers_are_located_errors_with_the_allowed_range() {
     );
     let cases: Vec<(&str, &str, &str, &str)> = vec![
         // (from, to, field, allowed)
-        ("horizon_days = 364", "horizon_days = 1e8", "`time.horizon_days`", "at most 36500"),
-        ("horizon_days = 364", "horizon_days = 4.3e9", "`time.horizon_days`", "at most 36500"),
-        ("shelf_life_days = 42", "shelf_life_days = 4e9", "`products.red_cells.shelf_life_days`", "at most 3650"),
-        ("shelf_life_days = 42", "shelf_life_days = 2.96e9", "`products.red_cells.shelf_life_days`", "at most 3650"),
-        ("shelf_life_days = 42", "shelf_life_days = 1e9", "`products.red_cells.shelf_life_days`", "at most 3650"),
-        ("shelf_life_days = 42", "shelf_life_days = 1e10", "`products.red_cells.shelf_life_days`", "at most 3650"),
-        ("days = 2\n", "days = 1e18\n", "`calendar.holidays[0].days`", "from 0 to 36500"),
-        ("days = 2\n", "days = 1e300\ndemand_factor = 0\n", "`calendar.holidays[0].days`", "from 0 to 36500"),
-        ("days = 2\n", "days = 2\ndemand_factor = 1e300\n", "`calendar.holidays[0].demand_factor`", "from 0 to 100"),
-        ("mean = 40.0", "mean = 1e7", "`sites[1].demand[0].requests_per_day.mean`", "from 0 to 1000000"),
-        ("mean = 40.0", "mean = 2.2e6", "`sites[1].demand[0].requests_per_day.mean`", "from 0 to 1000000"),
-        ("unmet_demand = \"lost\"", "unmet_demand = \"backordered\"\n[calendar]\ndemand_by_month = [1e300, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]", "`calendar.demand_by_month[0]`", "from 0 to 100"),
-        ("hours = 24", "hours = 1e300", "`links[0].hours`", "from 0 to 2000"),
-        ("hours = 24", "hours = 1e9", "`links[0].hours`", "from 0 to 2000"),
-        ("replications = 1000", "replications = 1000000000", "`time.replications`", "from 1 to 10000000"),
-        ("units = 60\nreview_every_days", "units = 1e300\nreview_every_days", "`policy.replenishment.red_cells.units`", "from 0 to 100000000"),
-        ("units = 60\nage_days", "units = 1e12\nage_days", "`initial_stock[0].units`", "from 0 to 100000000"),
+        (
+            "horizon_days = 364",
+            "horizon_days = 1e8",
+            "`time.horizon_days`",
+            "at most 36500",
+        ),
+        (
+            "horizon_days = 364",
+            "horizon_days = 4.3e9",
+            "`time.horizon_days`",
+            "at most 36500",
+        ),
+        (
+            "shelf_life_days = 42",
+            "shelf_life_days = 4e9",
+            "`products.red_cells.shelf_life_days`",
+            "at most 3650",
+        ),
+        (
+            "shelf_life_days = 42",
+            "shelf_life_days = 2.96e9",
+            "`products.red_cells.shelf_life_days`",
+            "at most 3650",
+        ),
+        (
+            "shelf_life_days = 42",
+            "shelf_life_days = 1e9",
+            "`products.red_cells.shelf_life_days`",
+            "at most 3650",
+        ),
+        (
+            "shelf_life_days = 42",
+            "shelf_life_days = 1e10",
+            "`products.red_cells.shelf_life_days`",
+            "at most 3650",
+        ),
+        (
+            "days = 2\n",
+            "days = 1e18\n",
+            "`calendar.holidays[0].days`",
+            "from 0 to 36500",
+        ),
+        (
+            "days = 2\n",
+            "days = 1e300\ndemand_factor = 0\n",
+            "`calendar.holidays[0].days`",
+            "from 0 to 36500",
+        ),
+        (
+            "days = 2\n",
+            "days = 2\ndemand_factor = 1e300\n",
+            "`calendar.holidays[0].demand_factor`",
+            "from 0 to 100",
+        ),
+        (
+            "mean = 40.0",
+            "mean = 1e7",
+            "`sites[1].demand[0].requests_per_day.mean`",
+            "from 0 to 1000000",
+        ),
+        (
+            "mean = 40.0",
+            "mean = 2.2e6",
+            "`sites[1].demand[0].requests_per_day.mean`",
+            "from 0 to 1000000",
+        ),
+        (
+            "unmet_demand = \"lost\"",
+            "unmet_demand = \"backordered\"\n[calendar]\ndemand_by_month = [1e300, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]",
+            "`calendar.demand_by_month[0]`",
+            "from 0 to 100",
+        ),
+        (
+            "hours = 24",
+            "hours = 1e300",
+            "`links[0].hours`",
+            "from 0 to 2000",
+        ),
+        (
+            "hours = 24",
+            "hours = 1e9",
+            "`links[0].hours`",
+            "from 0 to 2000",
+        ),
+        (
+            "replications = 1000",
+            "replications = 1000000000",
+            "`time.replications`",
+            "from 1 to 10000000",
+        ),
+        (
+            "units = 60\nreview_every_days",
+            "units = 1e300\nreview_every_days",
+            "`policy.replenishment.red_cells.units`",
+            "from 0 to 100000000",
+        ),
+        (
+            "units = 60\nage_days",
+            "units = 1e12\nage_days",
+            "`initial_stock[0].units`",
+            "from 0 to 100000000",
+        ),
         (
             "units_per_request = { type = \"fixed\", units = 1 }",
             "units_per_request = { type = \"fixed\", units = 1 }\n  weekday_profile = [1e300, 1, 1, 1, 1, 1, 1]",
@@ -278,7 +363,10 @@ fn big_finite_numbers_are_located_errors_with_the_allowed_range() {
             .iter()
             .find(|p| p.field == field)
             .unwrap_or_else(|| panic!("{to}: expected a problem at {field} in:\n{message}"));
-        assert!(problem.message.contains(allowed), "{to}: expected {allowed:?} in:\n{message}");
+        assert!(
+            problem.message.contains(allowed),
+            "{to}: expected {allowed:?} in:\n{message}"
+        );
         // Located at the value's line: the source line shown holds the key.
         let key = field.rsplit('.').next().unwrap().split('[').next().unwrap();
         assert!(
@@ -316,18 +404,32 @@ fn processing_hours_and_lab_capacity_are_bounded() {
         .replacen("capacity_per_day = 4700", "capacity_per_day = 1e12", 1);
     let (message, n) = problems(&text);
     assert_eq!(n, 2, "{message}");
-    assert!(message.contains(".processing_hours`: must be a number from 0 to 2000"), "{message}");
-    assert!(message.contains(".capacity_per_day`: must be a number > 0 and at most 1000000"), "{message}");
+    assert!(
+        message.contains(".processing_hours`: must be a number from 0 to 2000"),
+        "{message}"
+    );
+    assert!(
+        message.contains(".capacity_per_day`: must be a number > 0 and at most 1000000"),
+        "{message}"
+    );
 }
 
 #[test]
 fn alert_levels_are_bounded() {
     let many: String = (0..17)
-        .map(|i| format!("\n[[alert_levels]]\nname = \"l{i}\"\nbelow_days = {}\n", i + 1))
+        .map(|i| {
+            format!(
+                "\n[[alert_levels]]\nname = \"l{i}\"\nbelow_days = {}\n",
+                i + 1
+            )
+        })
         .collect();
     let (message, n) = problems(&format!("{BASE}{many}"));
     assert_eq!(n, 1, "{message}");
-    assert!(message.contains("`alert_levels`: at most 16 alert levels, found 19"), "{message}");
+    assert!(
+        message.contains("`alert_levels`: at most 16 alert levels, found 19"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -370,7 +472,11 @@ fn a_rule_shared_by_many_hospitals_is_one_problem() {
     );
     let (message, n) = problems(&text);
     assert_eq!(n, 1, "{message}");
-    assert_eq!(message.matches("give exactly one of").count(), 1, "{message}");
+    assert_eq!(
+        message.matches("give exactly one of").count(),
+        1,
+        "{message}"
+    );
 }
 
 #[test]
@@ -381,7 +487,9 @@ fn a_duplicate_site_name_is_one_problem() {
     let (message, n) = problems(&text);
     assert_eq!(n, 1, "{message}");
     assert!(
-        message.contains("`sites[2].name`: duplicate site name \"General hospital\" (first used by sites[1])"),
+        message.contains(
+            "`sites[2].name`: duplicate site name \"General hospital\" (first used by sites[1])"
+        ),
         "{message}"
     );
 }
@@ -398,7 +506,10 @@ fn site_names_that_spreadsheets_would_run_are_rejected() {
         let text = BASE.replace("\"General hospital\"", &format!("\"{name}\""));
         let (message, n) = problems(&text);
         assert_eq!(n, 1, "{name}: {message}");
-        assert!(message.contains("`sites[1].name`") && message.contains(expected), "{name}: {message}");
+        assert!(
+            message.contains("`sites[1].name`") && message.contains(expected),
+            "{name}: {message}"
+        );
     }
 }
 
@@ -407,7 +518,11 @@ fn site_names_that_spreadsheets_would_run_are_rejected() {
 #[test]
 fn type_errors_in_tagged_tables_point_at_the_value() {
     for (from, to, field) in [
-        ("mean = 40.0", "mean = \"forty\"", "sites[1].demand[0].requests_per_day.mean"),
+        (
+            "mean = 40.0",
+            "mean = \"forty\"",
+            "sites[1].demand[0].requests_per_day.mean",
+        ),
         (
             "{ type = \"fixed\", units = 1 }",
             "{ type = \"fixed\", units = -1 }",

@@ -5,14 +5,15 @@ use toml::value::Datetime;
 
 use super::super::error::FieldPath;
 use super::super::limits::{
-    MAX_CASUALTIES, MAX_DELAY_HOURS, MAX_EVENTS, MAX_FACTOR, MAX_HORIZON_DAYS,
+    MAX_CASUALTIES, MAX_DELAY_HOURS, MAX_EVENTS, MAX_FACTOR, MAX_HORIZON_DAYS, MAX_STOCK_UNITS,
+    MAX_UNITS,
 };
-use super::super::raw::{PerProduct, RawEmergencyRelease, RawEvent};
+use super::super::raw::{PerProduct, RawEmergencyRelease, RawEvent, RawUnits};
 use super::{Context, Validator, root};
 use crate::blood::Product;
-use crate::events::{Delay, EmergencyRelease, Effect, Event, Leg, MassCasualty, Profile};
-use crate::random::MAX_REQUEST_UNITS;
+use crate::events::{Delay, Effect, EmergencyRelease, Event, Leg, MassCasualty, Profile};
 use crate::network::{Role, Site, SiteId};
+use crate::random::MAX_REQUEST_UNITS;
 
 /// The fields every event has.
 struct Common<'a> {
@@ -28,6 +29,8 @@ enum Kind {
     Collection,
     Lab,
     Hospital,
+    /// A hub or hospital.
+    Stock,
 }
 
 impl Kind {
@@ -36,6 +39,7 @@ impl Kind {
             Kind::Collection => "collection site",
             Kind::Lab => "lab",
             Kind::Hospital => "hospital",
+            Kind::Stock => "hub or hospital",
         }
     }
 
@@ -45,6 +49,7 @@ impl Kind {
             (Kind::Collection, Role::Collection(_))
                 | (Kind::Lab, Role::Lab(_))
                 | (Kind::Hospital, Role::Hospital(_))
+                | (Kind::Stock, Role::Hub | Role::Hospital(_))
         )
     }
 }
@@ -89,7 +94,8 @@ impl Validator<'_> {
                 factor,
             } => {
                 let targets = self.targets(p, names, regions, Kind::Collection, sites, ctx);
-                let factor = self.within(&p.key("factor"), *factor, 0.0, MAX_FACTOR, "a multiplier");
+                let factor =
+                    self.within(&p.key("factor"), *factor, 0.0, MAX_FACTOR, "a multiplier");
                 let effect = Some(Effect::Collection {
                     sites: targets?,
                     profile: Profile::Constant(factor?),
@@ -117,7 +123,13 @@ impl Validator<'_> {
             } => {
                 let targets = self.targets(p, names, regions, Kind::Collection, sites, ctx);
                 let peak = self.within(&p.key("peak"), *peak, 0.0, MAX_FACTOR, "a multiplier");
-                let lag = self.within(&p.key("lag_hours"), *lag_hours, 0.0, MAX_HORIZON_DAYS * 24.0, "the longest horizon");
+                let lag = self.within(
+                    &p.key("lag_hours"),
+                    *lag_hours,
+                    0.0,
+                    MAX_HORIZON_DAYS * 24.0,
+                    "the longest horizon",
+                );
                 let half_life = self.positive_at_most(
                     &p.key("half_life_days"),
                     *half_life_days,
@@ -154,7 +166,8 @@ impl Validator<'_> {
                 factor,
             } => {
                 let targets = self.targets(p, names, regions, Kind::Hospital, sites, ctx);
-                let factor = self.within(&p.key("factor"), *factor, 0.0, MAX_FACTOR, "a multiplier");
+                let factor =
+                    self.within(&p.key("factor"), *factor, 0.0, MAX_FACTOR, "a multiplier");
                 let products = self.event_products(&p.key("products"), products, ctx);
                 let effect = Some(Effect::Demand {
                     sites: targets?,
@@ -224,6 +237,57 @@ impl Validator<'_> {
                     effect,
                 )
             }
+            RawEvent::Imports {
+                name,
+                start,
+                days,
+                hours,
+                site,
+                product,
+                units,
+            } => {
+                let effect = self.imports(p, site, *product, units, sites, ctx);
+                (
+                    Common {
+                        name,
+                        start,
+                        days: *days,
+                        hours: *hours,
+                    },
+                    effect,
+                )
+            }
+            RawEvent::FacilityDamage {
+                name,
+                start,
+                days,
+                hours,
+                sites: names,
+                regions,
+                stock_destroyed_share,
+            } => {
+                let targets = self.targets(p, names, regions, Kind::Stock, sites, ctx);
+                let share = self.within(
+                    &p.key("stock_destroyed_share"),
+                    *stock_destroyed_share,
+                    0.0,
+                    1.0,
+                    "a share",
+                );
+                let effect = Some(Effect::Damage {
+                    sites: targets?,
+                    share: share?,
+                });
+                (
+                    Common {
+                        name,
+                        start,
+                        days: *days,
+                        hours: *hours,
+                    },
+                    effect,
+                )
+            }
             RawEvent::MassCasualty {
                 name,
                 start,
@@ -247,7 +311,8 @@ impl Validator<'_> {
         let ((start, end), mut effect) = (window?, effect?);
         if let Effect::MassCasualty(mci) = &mut effect {
             // Hours into the first period at which the incident happens.
-            let start_hours = self.event_start(&p.key("start"), common.start, ctx.calendar.start)?;
+            let start_hours =
+                self.event_start(&p.key("start"), common.start, ctx.calendar.start)?;
             mci.offset_hours = start_hours - f64::from(start * ctx.calendar.period_hours);
         }
         Some(Event {
@@ -435,9 +500,20 @@ impl Validator<'_> {
             MAX_CASUALTIES,
             "people in one incident",
         );
-        let admitted = self.within(&p.key("admitted_share"), *admitted_share, 0.0, 1.0, "a share");
-        let transfused =
-            self.within(&p.key("transfused_share"), *transfused_share, 0.0, 1.0, "a share");
+        let admitted = self.within(
+            &p.key("admitted_share"),
+            *admitted_share,
+            0.0,
+            1.0,
+            "a share",
+        );
+        let transfused = self.within(
+            &p.key("transfused_share"),
+            *transfused_share,
+            0.0,
+            1.0,
+            "a share",
+        );
         let problems = self.problems.len();
         let units = self.size(&p.key("units_per_patient"), units_per_patient);
         let units = (self.problems.len() == problems).then_some(units);
@@ -461,12 +537,25 @@ impl Validator<'_> {
         if let Some(last) = group_cdf.last_mut() {
             *last = 1.0;
         }
+        let (casualties, units, ratio) = (casualties?.round(), units?, ratio?);
+        let most = casualties * f64::from(units.max()) * ratio.iter().copied().fold(0.0, f64::max);
+        if most > MAX_UNITS {
+            self.err(
+                p,
+                format!(
+                    "this incident could need {most:.3e} units of one product (every casualty \
+                     transfused the most units), above the limit of {MAX_UNITS:e} (counts are \
+                     32-bit); lower `casualties`, `units_per_patient` or `product_ratio`"
+                ),
+            );
+            return None;
+        }
         Some(Effect::MassCasualty(Box::new(MassCasualty {
-            casualties: casualties?.round() as u32,
+            casualties: casualties as u32,
             admitted: admitted?,
             transfused: transfused?,
-            units: units?,
-            ratio: ratio?,
+            units,
+            ratio,
             hospitals: hospitals?,
             hospital_cdf: hospital_cdf?,
             group_cdf,
@@ -486,7 +575,11 @@ impl Validator<'_> {
         ctx: &Context,
     ) -> Option<Vec<f64>> {
         if shares.is_empty() {
-            return Some((1..=hospitals).map(|i| i as f64 / hospitals as f64).collect());
+            return Some(
+                (1..=hospitals)
+                    .map(|i| i as f64 / hospitals as f64)
+                    .collect(),
+            );
         }
         if !regions.is_empty() || shares.len() != names.len() || hospitals != names.len() {
             self.err(
@@ -529,6 +622,71 @@ impl Validator<'_> {
             *last = 1.0;
         }
         ok.then_some(cdf)
+    }
+
+    fn imports(
+        &mut self,
+        p: &FieldPath,
+        site: &str,
+        product: Product,
+        units: &RawUnits,
+        sites: &[Site],
+        ctx: &Context,
+    ) -> Option<Effect> {
+        let target = self.site_ref(&p.key("site"), site, ctx);
+        let target = target.and_then(|s| {
+            if Kind::Stock.matches(&sites[s].role) {
+                Some(s)
+            } else {
+                let found = sites[s].role.kind();
+                let msg = format!("\"{site}\" is a {found}; imports go to a hub or hospital");
+                self.err(&p.key("site"), msg);
+                None
+            }
+        });
+        let index = ctx.product_index(product);
+        if index.is_none() {
+            let msg = format!("\"{}\" is not simulated in this scenario", product.name());
+            self.err(&p.key("product"), msg);
+        }
+        let path = p.key("units");
+        let in_range = |v: &mut Self, path: &FieldPath, x: f64| {
+            v.within(path, x, 0.0, MAX_STOCK_UNITS, "units")
+                .map(|x| x.round() as u32)
+        };
+        let by_group = match units {
+            RawUnits::Total(x) => {
+                let total = in_range(self, &path, *x)?;
+                super::apportion(total, &ctx.donor)
+            }
+            RawUnits::ByGroup(map) => {
+                let mut out = vec![0; ctx.groups.count()];
+                let mut ok = true;
+                for (label, &x) in map {
+                    let key = path.key(label);
+                    match ctx.groups.index_of(label) {
+                        Some(g) => match in_range(self, &key, x) {
+                            Some(u) => out[g] = u,
+                            None => ok = false,
+                        },
+                        None => {
+                            let msg = format!(
+                                "no blood group \"{label}\" here; groups are: {}",
+                                ctx.groups.labels().join(", ")
+                            );
+                            self.err(&key, msg);
+                            ok = false;
+                        }
+                    }
+                }
+                ok.then_some(out)?
+            }
+        };
+        Some(Effect::Imports {
+            site: target?,
+            product: index?,
+            units: by_group,
+        })
     }
 
     /// Units of each product per red-cell unit, by product index (default: red cells 1).
@@ -581,8 +739,13 @@ impl Validator<'_> {
         ctx: &Context,
     ) -> Option<EmergencyRelease> {
         let share = self.within(&p.key("share"), r.share, 0.0, 1.0, "a share");
-        let o_negative =
-            self.within(&p.key("o_negative_share"), r.o_negative_share, 0.0, 1.0, "a share");
+        let o_negative = self.within(
+            &p.key("o_negative_share"),
+            r.o_negative_share,
+            0.0,
+            1.0,
+            "a share",
+        );
         let groups = (
             ctx.groups.index_of("O+"),
             ctx.groups.index_of("O-"),
@@ -626,7 +789,12 @@ impl Validator<'_> {
         let delay = match (closed, extra_hours) {
             (true, None) => Some(Delay::Closed),
             (false, Some(h)) => self
-                .positive_at_most(&p.key("extra_hours"), h, MAX_DELAY_HOURS, "transport up to weeks")
+                .positive_at_most(
+                    &p.key("extra_hours"),
+                    h,
+                    MAX_DELAY_HOURS,
+                    "transport up to weeks",
+                )
                 .map(|h| Delay::Slowed(ctx.calendar.hours_to_periods(h).max(1))),
             _ => {
                 self.err(p, "give either `closed = true` or `extra_hours`");
