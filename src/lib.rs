@@ -22,6 +22,7 @@ pub mod policy;
 pub mod random;
 pub mod record;
 pub mod report;
+pub mod responses;
 pub mod results;
 pub mod scenario;
 pub mod supply;

@@ -23,6 +23,8 @@ pub struct Conditions {
     pub to_hub_delay: Vec<u32>,
     /// Extra periods for deliveries leaving now for each hospital.
     pub delivery_delay: Vec<u32>,
+    /// Largest share of a hospital's order a supplier grants, by product (rationing).
+    pub order_share: Vec<f64>,
 }
 
 impl Conditions {
@@ -35,6 +37,7 @@ impl Conditions {
             to_lab_delay: vec![0; sites],
             to_hub_delay: vec![0; sites],
             delivery_delay: vec![0; sites],
+            order_share: vec![1.0; products],
         }
     }
 
@@ -55,6 +58,7 @@ impl Conditions {
         self.to_lab_delay.fill(0);
         self.to_hub_delay.fill(0);
         self.delivery_delay.fill(0);
+        self.order_share.fill(1.0);
     }
 
     /// The multiplier on a hospital's requests for one product.

@@ -54,7 +54,7 @@ pub(super) fn incidents(
 
 /// Period `k`'s part of `total` spread over `n` periods: the parts differ by at most one
 /// and sum to `total`.
-fn share_of(total: u32, k: u32, n: u32) -> u32 {
+pub(super) fn share_of(total: u32, k: u32, n: u32) -> u32 {
     let upto = |k: u32| (u64::from(total) * u64::from(k) / u64::from(n)) as u32;
     upto(k + 1) - upto(k)
 }

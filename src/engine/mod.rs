@@ -21,7 +21,8 @@
 //! 6. [`issuing`]: patient demand (mass-casualty patients first), issuing (exact group
 //!    first, then compatible substitutes)
 //! 7. [`replenishment`]: hospital reviews set to `after_demand`
-//! 8. record
+//! 8. record, then [`responses`]: the service reviews days of supply and decides its next
+//!    actions (they act from the next period at the earliest)
 //!
 //! State lives in flat per-cell arrays allocated once per [`Engine`]; a period allocates
 //! nothing once the shipment and lab queues have grown to their working size.
@@ -35,6 +36,7 @@ mod issuing;
 mod labs;
 mod model;
 mod replenishment;
+mod responses;
 mod state;
 
 pub use conditions::Conditions;
@@ -166,7 +168,12 @@ impl<'s> Engine<'s> {
         let model = Model::new(scenario);
         let cells = model.cells;
         Engine {
-            state: State::new(cells, &model.shelf_by_cell, model.longest_delay),
+            state: State::new(
+                cells,
+                &model.shelf_by_cell,
+                model.longest_delay,
+                scenario.responses.len(),
+            ),
             conditions: Conditions::new(cells.sites, cells.products),
             flows: Flows::new(cells.len()),
             streams: Streams::default(),
@@ -216,6 +223,7 @@ impl<'s> Engine<'s> {
         }
         conditions.from_calendar(model.scenario, t);
         events::apply(&model.scenario.events, t, conditions);
+        responses::act(model, t, state, conditions, flows);
         arrivals::arrivals(model, t, conditions, state, flows, streams);
         expiry::expiry(model, t, state, flows);
         collection::collection(
@@ -270,6 +278,7 @@ impl<'s> Engine<'s> {
             in_testing: &state.in_testing,
             backlog: &state.backlog,
         });
+        responses::review(model, t, state);
         state.period = t + 1;
     }
 

@@ -12,6 +12,8 @@ use crate::record::Flows;
 pub(super) struct Orders {
     /// Which clients review the product now.
     due: Vec<bool>,
+    /// Units each client orders, and (rationed) may be granted.
+    asked: Vec<u32>,
     requests: Vec<u32>,
     grants: Vec<u32>,
     /// (expiry, units) drawn from a hub's stock for one shipment.
@@ -22,6 +24,7 @@ impl Orders {
     pub fn new(most_clients: usize) -> Orders {
         Orders {
             due: vec![false; most_clients],
+            asked: vec![0; most_clients],
             requests: vec![0; most_clients],
             grants: vec![0; most_clients],
             batches: Vec::new(),
@@ -72,6 +75,15 @@ fn mark_due(
     any
 }
 
+/// The part of an order of `quantity` a rationing supplier may grant (rounded to nearest).
+fn ration(quantity: u32, share: f64) -> u32 {
+    if share >= 1.0 {
+        quantity
+    } else {
+        (f64::from(quantity) * share).round() as u32
+    }
+}
+
 /// Orders of one supplier's clients for product `p`, group `g`: asked, granted, dispatched.
 fn fill_orders(
     model: &Model,
@@ -97,7 +109,8 @@ fn fill_orders(
             }
             _ => 0,
         };
-        orders.requests[k] = quantity;
+        orders.asked[k] = quantity;
+        orders.requests[k] = ration(quantity, conditions.order_share[p]);
         any |= quantity > 0;
     }
     if !any {
@@ -123,7 +136,7 @@ fn fill_orders(
     }
     let oldest_first = model.scenario.issuing.oldest_first();
     for (k, client) in clients.iter().enumerate() {
-        let (ordered, granted) = (orders.requests[k], orders.grants[k]);
+        let (ordered, granted) = (orders.asked[k], orders.grants[k]);
         if ordered == 0 {
             continue;
         }

@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use crate::inventory::Inventory;
 use crate::network::SiteId;
 use crate::record::Flows;
+use crate::responses::Activation;
 use crate::scenario::Cells;
 
 /// Most products a scenario can have (red cells, platelets, plasma, whole blood).
@@ -93,11 +94,22 @@ pub struct State {
     pub(super) backlog: Vec<u32>,
     /// Mass-casualty patients' needs not yet due.
     pub(super) urgent: Vec<Urgent>,
+    /// Collection management's factor in force, and the next one with its first period.
+    pub(super) collection_factor: f64,
+    pub(super) collection_next: Option<(u32, f64)>,
+    /// When each triggered response acts, by response.
+    pub(super) activations: Vec<Activation>,
 }
 
 impl State {
-    /// An empty network; `longest_delay` sizes the transit ring.
-    pub(super) fn new(cells: Cells, shelf_by_cell: &[Option<u32>], longest_delay: u32) -> State {
+    /// An empty network; `longest_delay` sizes the transit ring; `responses` is the number of
+    /// the scenario's triggered responses.
+    pub(super) fn new(
+        cells: Cells,
+        shelf_by_cell: &[Option<u32>],
+        longest_delay: u32,
+        responses: usize,
+    ) -> State {
         let n = cells.len();
         State {
             period: 0,
@@ -110,6 +122,9 @@ impl State {
             in_testing: vec![0; n],
             backlog: vec![0; n],
             urgent: Vec::new(),
+            collection_factor: 1.0,
+            collection_next: None,
+            activations: vec![Activation::default(); responses],
         }
     }
 
@@ -125,6 +140,9 @@ impl State {
         self.in_testing.fill(0);
         self.backlog.fill(0);
         self.urgent.clear();
+        self.collection_factor = 1.0;
+        self.collection_next = None;
+        self.activations.fill(Activation::default());
     }
 
     /// The next period to simulate.
@@ -155,6 +173,16 @@ impl State {
     /// Mass-casualty patients' needs drawn but not yet due.
     pub fn urgent(&self) -> &[Urgent] {
         &self.urgent
+    }
+
+    /// When each of the scenario's responses acts (empty windows before it triggers).
+    pub fn activations(&self) -> &[Activation] {
+        &self.activations
+    }
+
+    /// Collection management's factor in force.
+    pub fn collection_factor(&self) -> f64 {
+        self.collection_factor
     }
 
     fn slot(&self, period: u32) -> usize {

@@ -19,6 +19,7 @@ use crate::calendar::Calendar;
 use crate::events::Event;
 use crate::network::{Role, Site, SiteId, Topology};
 use crate::policy::{Allocation, Issuing, UnmetDemand};
+use crate::responses::{CollectionManagement, Response};
 
 /// A validated scenario.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +51,10 @@ pub struct Scenario {
     pub topology: Topology,
     /// Emergency events, in file order.
     pub events: Vec<Event>,
+    /// Collection planned to hold a target stock, if the service manages it.
+    pub collection_management: Option<CollectionManagement>,
+    /// The service's triggered actions, in file order.
+    pub responses: Vec<Response>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

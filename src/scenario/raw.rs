@@ -53,6 +53,94 @@ pub struct RawScenario {
     /// transport disruptions.
     #[serde(default)]
     pub events: Vec<RawEvent>,
+    /// Collection planned to hold a target stock (a managed service).
+    pub collection_management: Option<RawCollectionManagement>,
+    /// The service's actions when stock falls below a threshold.
+    #[serde(default)]
+    pub responses: Vec<RawResponse>,
+}
+
+/// `[collection_management]`: each review, the collection factor is multiplied by
+/// `1 + reaction x (target_days - days) / target_days`, within `[min_factor, max_factor]`,
+/// in force `delay_days` later.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCollectionManagement {
+    #[serde(default = "red_cells")]
+    pub product: Product,
+    pub target_days: f64,
+    pub reaction: f64,
+    #[serde(default = "seven")]
+    pub review_days: f64,
+    #[serde(default)]
+    pub delay_days: f64,
+    #[serde(default = "half")]
+    pub min_factor: f64,
+    #[serde(default = "one_and_a_half")]
+    pub max_factor: f64,
+}
+
+fn red_cells() -> Product {
+    Product::RedCells
+}
+fn seven() -> f64 {
+    7.0
+}
+fn half() -> f64 {
+    0.5
+}
+fn one_and_a_half() -> f64 {
+    1.5
+}
+
+/// `[[responses]]`: when `when` holds at the end of a period, `action` starts `delay_days`
+/// later and lasts `duration_days`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResponse {
+    pub name: String,
+    pub when: RawTrigger,
+    pub action: RawAction,
+    #[serde(default)]
+    pub delay_days: f64,
+    pub duration_days: f64,
+}
+
+/// Days of supply of `product` (of one `group`, or all) at one `site` (a hub or hospital)
+/// or across the network, below `below_days`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrigger {
+    pub product: Product,
+    pub group: Option<String>,
+    pub site: Option<String>,
+    pub below_days: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawAction {
+    /// Donations everywhere multiplied by `factor`.
+    DonorAppeal { factor: f64 },
+    /// Patient requests for `products` (default: the trigger's) multiplied by `factor`.
+    DeferElectives {
+        factor: f64,
+        #[serde(default)]
+        products: Vec<Product>,
+    },
+    /// Suppliers grant at most `share` of each hospital order for `products` (default: the
+    /// trigger's).
+    RationOrders {
+        share: f64,
+        #[serde(default)]
+        products: Vec<Product>,
+    },
+    /// `units` of `product` (default: the trigger's) arriving at `site` over the duration.
+    RequestImports {
+        site: String,
+        product: Option<Product>,
+        units: RawUnits,
+    },
 }
 
 #[derive(Debug, Deserialize)]

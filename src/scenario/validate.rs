@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use toml::value::Datetime;
 
 mod events;
+mod responses;
 
 use super::error::{FieldPath, Locator, Problem, ScenarioError};
 use super::limits::*;
@@ -230,6 +231,9 @@ impl Validator<'_> {
         let alert_levels = self.alert_levels(&raw.alert_levels);
         let events = self.events(&raw.events, &sites, &ctx);
         self.check_volumes(&sites, &ctx, &initial_stock, &events);
+        let managed = raw.collection_management.as_ref();
+        let collection_management = managed.and_then(|m| self.collection_management(m, &ctx));
+        let responses = self.responses(&raw.responses, &sites, &ctx, &baseline_demand);
         let costs = self.costs(&raw.costs, &ctx);
         Some(Scenario {
             name: raw.scenario.name.clone(),
@@ -243,6 +247,8 @@ impl Validator<'_> {
             products: product_specs,
             topology: Topology::new(&sites),
             events,
+            collection_management,
+            responses,
             sites,
             issuing: raw.policy.issuing,
             unmet_demand: raw.policy.unmet_demand,

@@ -16,4 +16,5 @@ mod invariants;
 mod mass_casualty;
 mod plots;
 mod report;
+mod responses;
 mod validation;

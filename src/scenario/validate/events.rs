@@ -443,7 +443,7 @@ impl Validator<'_> {
         ok.then_some(out)
     }
 
-    fn event_products(
+    pub(super) fn event_products(
         &mut self,
         path: &FieldPath,
         products: &[crate::blood::Product],
@@ -633,31 +633,66 @@ impl Validator<'_> {
         sites: &[Site],
         ctx: &Context,
     ) -> Option<Effect> {
-        let target = self.site_ref(&p.key("site"), site, ctx);
-        let target = target.and_then(|s| {
-            if Kind::Stock.matches(&sites[s].role) {
-                Some(s)
-            } else {
-                let found = sites[s].role.kind();
-                let msg = format!("\"{site}\" is a {found}; imports go to a hub or hospital");
-                self.err(&p.key("site"), msg);
-                None
-            }
-        });
+        let target = self.stock_site(&p.key("site"), site, sites, ctx);
+        let index = self.simulated(&p.key("product"), product, ctx);
+        let by_group = self.units_by_group(&p.key("units"), units, ctx);
+        Some(Effect::Imports {
+            site: target?,
+            product: index?,
+            units: by_group?,
+        })
+    }
+
+    /// A hub or hospital, by name.
+    pub(super) fn stock_site(
+        &mut self,
+        path: &FieldPath,
+        name: &str,
+        sites: &[Site],
+        ctx: &Context,
+    ) -> Option<SiteId> {
+        let s = self.site_ref(path, name, ctx)?;
+        if Kind::Stock.matches(&sites[s].role) {
+            return Some(s);
+        }
+        let found = sites[s].role.kind();
+        self.err(
+            path,
+            format!("\"{name}\" is a {found}; give a hub or hospital"),
+        );
+        None
+    }
+
+    /// The index of a product the scenario simulates.
+    pub(super) fn simulated(
+        &mut self,
+        path: &FieldPath,
+        product: Product,
+        ctx: &Context,
+    ) -> Option<usize> {
         let index = ctx.product_index(product);
         if index.is_none() {
             let msg = format!("\"{}\" is not simulated in this scenario", product.name());
-            self.err(&p.key("product"), msg);
+            self.err(path, msg);
         }
-        let path = p.key("units");
+        index
+    }
+
+    /// Units by group: a total split by the donor frequencies, or given per group label.
+    pub(super) fn units_by_group(
+        &mut self,
+        path: &FieldPath,
+        units: &RawUnits,
+        ctx: &Context,
+    ) -> Option<Vec<u32>> {
         let in_range = |v: &mut Self, path: &FieldPath, x: f64| {
             v.within(path, x, 0.0, MAX_STOCK_UNITS, "units")
                 .map(|x| x.round() as u32)
         };
-        let by_group = match units {
+        match units {
             RawUnits::Total(x) => {
-                let total = in_range(self, &path, *x)?;
-                super::apportion(total, &ctx.donor)
+                let total = in_range(self, path, *x)?;
+                Some(super::apportion(total, &ctx.donor))
             }
             RawUnits::ByGroup(map) => {
                 let mut out = vec![0; ctx.groups.count()];
@@ -679,14 +714,9 @@ impl Validator<'_> {
                         }
                     }
                 }
-                ok.then_some(out)?
+                ok.then_some(out)
             }
-        };
-        Some(Effect::Imports {
-            site: target?,
-            product: index?,
-            units: by_group,
-        })
+        }
     }
 
     /// Units of each product per red-cell unit, by product index (default: red cells 1).

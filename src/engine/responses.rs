@@ -1,0 +1,125 @@
+//! The service's responses (see [`crate::responses`]): [`act`] at the start of a period sets
+//! what is in force on the period's conditions and delivers requested imports; [`review`]
+//! at its end reads days of supply and decides what happens next.
+
+use super::{Conditions, Model, State};
+use crate::alert::days_of_supply;
+use crate::network::{Role, SiteId};
+use crate::record::Flows;
+use crate::responses::{Action, Activation, Trigger};
+
+/// Applies collection management and every action in force in period `t`.
+pub(super) fn act(
+    model: &Model,
+    t: u32,
+    state: &mut State,
+    conditions: &mut Conditions,
+    flows: &mut Flows,
+) {
+    let scenario = model.scenario;
+    if let Some((from, factor)) = state.collection_next
+        && from <= t
+    {
+        state.collection_factor = factor;
+        state.collection_next = None;
+    }
+    let mut collection = state.collection_factor;
+    for (response, window) in scenario.responses.iter().zip(&state.activations) {
+        if !window.active(t) {
+            continue;
+        }
+        match &response.action {
+            Action::DonorAppeal { factor } => collection *= factor,
+            Action::DeferElectives { factor, products } => {
+                for &h in &scenario.topology.hospitals {
+                    for &p in products {
+                        *conditions.demand_mut(h, p) *= factor;
+                    }
+                }
+            }
+            Action::RationOrders { share, products } => {
+                for &p in products {
+                    conditions.order_share[p] = conditions.order_share[p].min(*share);
+                }
+            }
+            Action::RequestImports {
+                site,
+                product,
+                units,
+            } => {
+                let (k, n) = (t - window.from, window.until - window.from);
+                for (g, &total) in units.iter().enumerate() {
+                    let part = super::incidents::share_of(total, k, n);
+                    let cell = model.cells.index(*site, *product, g);
+                    state.inventory.add(cell, t + model.shelf[*product], part);
+                    flows.collected[cell] += part;
+                    flows.released[cell] += part;
+                }
+            }
+        }
+    }
+    if collection != 1.0 {
+        for (s, site) in scenario.sites.iter().enumerate() {
+            if matches!(site.role, Role::Collection(_)) {
+                conditions.collection[s] *= collection;
+            }
+        }
+    }
+}
+
+/// At the end of period `t`: collection management's review, and the triggers.
+pub(super) fn review(model: &Model, t: u32, state: &mut State) {
+    let scenario = model.scenario;
+    if let Some(m) = &scenario.collection_management
+        && (t + 1).is_multiple_of(m.review)
+    {
+        let trigger = Trigger {
+            product: m.product,
+            group: None,
+            site: None,
+            below_days: 0.0,
+        };
+        if let Some(days) = days(model, state, &trigger) {
+            let next = m.next_factor(state.collection_factor, days);
+            state.collection_next = Some((t + 1 + m.delay, next));
+        }
+    }
+    for (i, response) in scenario.responses.iter().enumerate() {
+        if state.activations[i].pending(t) {
+            continue;
+        }
+        if days(model, state, &response.trigger).is_some_and(|d| d < response.trigger.below_days) {
+            let from = t + 1 + response.delay;
+            state.activations[i] = Activation {
+                from,
+                until: from + response.duration,
+            };
+        }
+    }
+}
+
+/// Days of supply the trigger watches, at the end of the period.
+fn days(model: &Model, state: &State, trigger: &Trigger) -> Option<f64> {
+    let scenario = model.scenario;
+    let one: [SiteId; 1];
+    let sites: &[SiteId] = match trigger.site {
+        Some(s) => {
+            one = [s];
+            &one
+        }
+        None => &scenario.topology.stock_sites,
+    };
+    let groups = match trigger.group {
+        Some(g) => g..g + 1,
+        None => 0..model.cells.groups,
+    };
+    let mut on_hand = 0u64;
+    for &s in sites {
+        for g in groups.clone() {
+            let cell = model.cells.index(s, trigger.product, g);
+            on_hand += u64::from(state.inventory.on_hand(cell));
+        }
+    }
+    let baseline = scenario.baseline_per_day(trigger.site, trigger.product, trigger.group);
+    days_of_supply(on_hand, baseline)
+}
