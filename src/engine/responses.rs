@@ -80,8 +80,9 @@ pub(super) fn review(model: &Model, t: u32, state: &mut State) {
             below_days: 0.0,
         };
         if let Some(days) = days(model, state, &trigger) {
-            let next = m.next_factor(state.collection_factor, days);
+            let next = m.next_factor(state.collection_factor, days, state.reviewed_days);
             state.collection_next = Some((t + 1 + m.delay, next));
+            state.reviewed_days = Some(days);
         }
     }
     for (i, response) in scenario.responses.iter().enumerate() {

@@ -97,6 +97,8 @@ pub struct State {
     /// Collection management's factor in force, and the next one with its first period.
     pub(super) collection_factor: f64,
     pub(super) collection_next: Option<(u32, f64)>,
+    /// Days of supply collection management saw at its last review.
+    pub(super) reviewed_days: Option<f64>,
     /// When each triggered response acts, by response.
     pub(super) activations: Vec<Activation>,
 }
@@ -124,6 +126,7 @@ impl State {
             urgent: Vec::new(),
             collection_factor: 1.0,
             collection_next: None,
+            reviewed_days: None,
             activations: vec![Activation::default(); responses],
         }
     }
@@ -142,6 +145,7 @@ impl State {
         self.urgent.clear();
         self.collection_factor = 1.0;
         self.collection_next = None;
+        self.reviewed_days = None;
         self.activations.fill(Activation::default());
     }
 
