@@ -47,7 +47,8 @@ pub enum Effect {
     /// over its window (see [`MassCasualty`]). It adds demand; it changes no rate.
     MassCasualty(Box<MassCasualty>),
     /// Imports or mutual aid: fresh units of one product, by group, arriving at a
-    /// stock-holding site, spread evenly over the event's window (remainders first).
+    /// stock-holding site, spread evenly over the event's window (the periods' parts differ
+    /// by at most one unit).
     Imports {
         site: SiteId,
         product: usize,
