@@ -38,23 +38,36 @@ pub(super) fn incidents(
                 product,
                 units,
             } => {
-                let (k, n) = (t - event.start, event.end - event.start);
-                for (g, &total) in units.iter().enumerate() {
-                    let part = share_of(total, k, n);
-                    let cell = model.cells.index(*site, *product, g);
-                    state.inventory.add(cell, t + model.shelf[*product], part);
-                    flows.collected[cell] += part;
-                    flows.released[cell] += part;
-                }
+                let spread = (t - event.start, event.end - event.start);
+                deliver(model, t, (*site, *product, units), spread, state, flows);
             }
             _ => {}
         }
     }
 }
 
+/// Period `k` of `n`'s part of fresh `units` (by group) of `product` arriving at `site`,
+/// counted as collected and released there (imports, by event or by response).
+pub(super) fn deliver(
+    model: &Model,
+    t: u32,
+    (site, product, units): (usize, usize, &[u32]),
+    (k, n): (u32, u32),
+    state: &mut State,
+    flows: &mut Flows,
+) {
+    for (g, &total) in units.iter().enumerate() {
+        let part = share_of(total, k, n);
+        let cell = model.cells.index(site, product, g);
+        state.inventory.add(cell, t + model.shelf[product], part);
+        flows.collected[cell] += part;
+        flows.released[cell] += part;
+    }
+}
+
 /// Period `k`'s part of `total` spread over `n` periods: the parts differ by at most one
 /// and sum to `total`.
-pub(super) fn share_of(total: u32, k: u32, n: u32) -> u32 {
+fn share_of(total: u32, k: u32, n: u32) -> u32 {
     let upto = |k: u32| (u64::from(total) * u64::from(k) / u64::from(n)) as u32;
     upto(k + 1) - upto(k)
 }

@@ -24,7 +24,8 @@ pub(super) fn act(
         state.collection_next = None;
     }
     let mut collection = state.collection_factor;
-    for (response, window) in scenario.responses.iter().zip(&state.activations) {
+    for (i, response) in scenario.responses.iter().enumerate() {
+        let window = state.activations[i];
         if !window.active(t) {
             continue;
         }
@@ -47,14 +48,9 @@ pub(super) fn act(
                 product,
                 units,
             } => {
-                let (k, n) = (t - window.from, window.until - window.from);
-                for (g, &total) in units.iter().enumerate() {
-                    let part = super::incidents::share_of(total, k, n);
-                    let cell = model.cells.index(*site, *product, g);
-                    state.inventory.add(cell, t + model.shelf[*product], part);
-                    flows.collected[cell] += part;
-                    flows.released[cell] += part;
-                }
+                let spread = (t - window.from, window.until - window.from);
+                let what = (*site, *product, units.as_slice());
+                super::incidents::deliver(model, t, what, spread, state, flows);
             }
         }
     }
