@@ -269,7 +269,12 @@ mod interrupt {
             if let Some(dir) = dir {
                 let _ = std::fs::remove_dir_all(dir);
             }
-            eprintln!("interrupted: the results directory is unchanged");
+            // Not eprintln!: it panics when stderr is closed (a reader that went away).
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "interrupted: the results directory is unchanged"
+            );
             std::process::exit(130);
         });
     }

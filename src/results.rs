@@ -133,6 +133,15 @@ pub struct Headline {
     pub outdate_rate: Estimate,
     /// Mean over replications of the time-averaged days of supply.
     pub mean_days_of_supply: Estimate,
+    /// By alert stage (`Summary::alert_levels` order): the share of measured days the
+    /// network's days of supply spent in that stage.
+    #[serde(default)]
+    pub time_in_stage: Vec<Estimate>,
+    /// By alert stage: the share of replications whose network days of supply reached that
+    /// stage or a more severe one on some measured day (what a planner acts on; compare the
+    /// shortage probability, which any unit short anywhere sets).
+    #[serde(default)]
+    pub stage_probability: Vec<Estimate>,
 }
 
 /// One row of `periods.csv` (tidy long format).

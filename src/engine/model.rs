@@ -1,6 +1,7 @@
 //! The scenario compiled for the engine: the tables every replication reads and none
 //! changes, built once per run.
 
+use crate::events::Effect;
 use crate::network::{Role, SiteId};
 use crate::policy::{OrderUpTo, ReviewTiming};
 use crate::random::Thinning;
@@ -111,7 +112,8 @@ fn demand_by_product(scenario: &Scenario, cells: Cells) -> Vec<Vec<(usize, Vec<u
     scenario
         .sites
         .iter()
-        .map(|s| match &s.role {
+        .enumerate()
+        .map(|(site, s)| match &s.role {
             Role::Hospital(h) => (0..cells.products)
                 .map(|p| {
                     let streams = (0..h.demand.len())
@@ -119,9 +121,18 @@ fn demand_by_product(scenario: &Scenario, cells: Cells) -> Vec<Vec<(usize, Vec<u
                         .collect::<Vec<_>>();
                     (p, streams)
                 })
-                .filter(|(_, ks)| !ks.is_empty())
+                .filter(|(p, ks)| !ks.is_empty() || incident_needs(scenario, site, *p))
                 .collect(),
             _ => Vec::new(),
         })
         .collect()
+}
+
+/// Whether a mass-casualty incident may send patients needing product `p` to `site`: the
+/// hospital then issues `p` even without routine demand for it.
+fn incident_needs(scenario: &Scenario, site: usize, p: usize) -> bool {
+    scenario.events.iter().any(|e| match &e.effect {
+        Effect::MassCasualty(mci) => mci.ratio[p] > 0.0 && mci.hospitals.contains(&site),
+        _ => false,
+    })
 }

@@ -446,6 +446,8 @@ mod tests {
             expired: e,
             outdate_rate: e,
             mean_days_of_supply: e,
+            time_in_stage: vec![],
+            stage_probability: vec![],
         }
     }
 

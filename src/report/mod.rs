@@ -76,6 +76,20 @@ pub fn headline(
     let lines: Vec<&Line> = runs.iter().map(|r| r.line(product, group)).collect();
     let measured = f64::from(scenario.calendar.periods - scenario.calendar.warm_up_periods);
     let any_short = lines.iter().filter(|l| l.units_short > 0).count() as u64;
+    let stages = scenario.alert_levels.len();
+    let in_stage: Vec<&[u32]> = runs
+        .iter()
+        .map(|r| r.periods_in_alert(product, group))
+        .collect();
+    let time_in_stage = (0..stages)
+        .map(|b| mean_ci(in_stage.iter().map(|d| f64::from(d[b]) / measured)))
+        .collect();
+    let stage_probability = (0..stages)
+        .map(|b| {
+            let reached = in_stage.iter().filter(|d| d[b..].iter().any(|&n| n > 0));
+            proportion_ci(reached.count() as u64, lines.len() as u64)
+        })
+        .collect();
     Headline {
         product: scenario.products[product].product.name().to_string(),
         group: group.map_or(ALL.to_string(), |g| scenario.groups.label(g).to_string()),
@@ -86,6 +100,8 @@ pub fn headline(
         expired: mean_ci(lines.iter().map(|l| l.expired as f64)),
         outdate_rate: mean_ci(lines.iter().map(|l| l.outdate_rate())),
         mean_days_of_supply: mean_ci(lines.iter().map(|l| l.days_of_supply_sum / measured)),
+        time_in_stage,
+        stage_probability,
     }
 }
 
@@ -174,7 +190,39 @@ pub fn table(scenario: &Scenario, rows: &[Headline], replications: u64) -> Strin
             prob
         );
     }
+    stage_table(&mut out, scenario, rows);
     out
+}
+
+/// Time in each alert stage and the probability of reaching it, per row: the stages are
+/// the scenario's, by the network's days of supply of the row's product and group.
+fn stage_table(out: &mut String, scenario: &Scenario, rows: &[Headline]) {
+    let names: Vec<&str> = scenario
+        .alert_levels
+        .iter()
+        .map(|l| l.name.as_str())
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nAlert stages by network days of supply: share of days in the stage (P[stage or worse reached])"
+    );
+    let _ = write!(out, "{:<11} {:<5}", "product", "group");
+    for (name, level) in names.iter().zip(&scenario.alert_levels) {
+        let head = format!("{name} <{}d", num(level.below_days));
+        let _ = write!(out, " {head:>19}");
+    }
+    let _ = writeln!(out);
+    for r in rows {
+        let _ = write!(out, "{:<11} {:<5}", r.product, r.group);
+        for (time, reached) in r.time_in_stage.iter().zip(&r.stage_probability) {
+            let cell = format!("{} [{:.3}]", pct(time), reached.mean);
+            let _ = write!(out, " {cell:>19}");
+        }
+        let _ = writeln!(out);
+    }
 }
 
 /// Rows of `periods.csv`, produced one at a time: for every period and series, the

@@ -290,9 +290,62 @@ fn walk_value<'a>(
     }
 }
 
+/// A parser's type error in a planner's words: serde prints a float in full (`1e300` as 301
+/// digits) and names Rust types (`u32`). The `invalid type` / `invalid value` lead is kept.
+pub fn readable(message: &str) -> String {
+    let mut out = message.to_string();
+    if let Some(start) = out
+        .find("floating point `")
+        .map(|i| i + "floating point `".len())
+        && let Some(len) = out[start..].find('`')
+        && len > 16
+        && let Ok(x) = out[start..start + len].parse::<f64>()
+    {
+        out.replace_range(start..start + len, &format!("{x:e}"));
+    }
+    for (rust, plain) in [
+        ("expected u8", "expected a whole number from 0 to 255"),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        (
+            "expected u32",
+            "expected a whole number from 0 to 4294967295",
+        ),
+        ("expected u64", "expected a whole number >= 0"),
+        ("expected usize", "expected a whole number >= 0"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+    ] {
+        if let Some(rest) = out.strip_suffix(rust) {
+            out = format!("{rest}{plain}");
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn type_errors_read_as_plain_words() {
+        let huge = format!(
+            "invalid type: floating point `1{}.0`, expected u32",
+            "0".repeat(300)
+        );
+        assert_eq!(
+            readable(&huge),
+            "invalid type: floating point `1e300`, expected a whole number from 0 to 4294967295"
+        );
+        let short = "invalid type: floating point `2.5`, expected u32";
+        assert!(
+            readable(short).starts_with("invalid type: floating point `2.5`, expected a whole")
+        );
+        assert_eq!(
+            readable("invalid type: string \"x\", expected f64"),
+            "invalid type: string \"x\", expected a number"
+        );
+        assert_eq!(readable("missing field `name`"), "missing field `name`");
+    }
 
     #[test]
     fn paths_display_like_toml_access() {

@@ -489,6 +489,10 @@ pub enum RawReplenishment {
         review: ReviewTiming,
         /// Most units ordered per group in one review.
         max_order_units: Option<u32>,
+        /// Least level per recipient group the hospital has demand for: a floor under a
+        /// `days` level, so small users of a rare group (RhD-negative) hold a request's worth.
+        #[serde(default)]
+        min_units_per_group: f64,
     },
 }
 

@@ -8,7 +8,7 @@ use toml::value::Datetime;
 mod events;
 mod responses;
 
-use super::error::{FieldPath, Locator, Problem, ScenarioError};
+use super::error::{FieldPath, Locator, Problem, ScenarioError, readable};
 use super::limits::*;
 use super::raw::*;
 use super::{AlertLevel, Costs, InitialLot, ProductSpec, Scenario};
@@ -32,8 +32,10 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
     let raw: RawScenario = toml::from_str(text).map_err(|e| {
         let message = e.message().trim().to_string();
         let problem = match e.span().and_then(|span| locator.refine(&span, &message)) {
-            Some((span, path)) => locator.problem_at(Some(span), path.to_string(), message),
-            None => locator.problem_at(e.span(), String::new(), message),
+            Some((span, path)) => {
+                locator.problem_at(Some(span), path.to_string(), readable(&message))
+            }
+            None => locator.problem_at(e.span(), String::new(), readable(&message)),
         };
         ScenarioError {
             file: file.to_string(),
@@ -1065,6 +1067,7 @@ impl Validator<'_> {
                     review_every_days,
                     review,
                     max_order_units,
+                    min_units_per_group,
                 }) = rule
                 else {
                     if demands {
@@ -1079,6 +1082,12 @@ impl Validator<'_> {
                 let total: f64 = per_group.iter().sum();
                 let level = match (units, days) {
                     (Some(u), None) => {
+                        if *min_units_per_group != 0.0 {
+                            self.err(
+                                &path.key("min_units_per_group"),
+                                "is a floor under a level in `days`; with `units`, set the level itself",
+                            );
+                        }
                         let u = self
                             .within(&path.key("units"), *u, 0.0, MAX_STOCK_UNITS, "units")
                             .unwrap_or(0.0);
@@ -1108,9 +1117,24 @@ impl Validator<'_> {
                                 format!("gives a level of {most} units for one group at hospital \"{}\", above the limit of {MAX_STOCK_UNITS}", site.name),
                             );
                         }
+                        let floor = self
+                            .within(
+                                &path.key("min_units_per_group"),
+                                *min_units_per_group,
+                                0.0,
+                                MAX_STOCK_UNITS,
+                                "units",
+                            )
+                            .unwrap_or(0.0)
+                            .ceil();
+                        // The floor applies to groups the hospital has demand for.
                         level
                             .iter()
-                            .map(|&x| x.min(MAX_STOCK_UNITS) as u32)
+                            .zip(&per_group)
+                            .map(|(&x, &demand)| {
+                                let x = if demand > 0.0 { x.max(floor) } else { x };
+                                x.min(MAX_STOCK_UNITS) as u32
+                            })
                             .collect()
                     }
                     _ => {

@@ -69,6 +69,41 @@ fn period_means_add_up_to_replication_totals_and_headline() {
         assert!((h.fill_rate.mean - mean_fill).abs() < 1e-12);
         let any_short = mine.iter().filter(|r| r.units_short > 0).count() as f64 / 8.0;
         assert!((h.shortage_probability.mean - any_short).abs() < 1e-12);
+        // Alert stages: from each replication's days per stage in replications.csv, the
+        // mean share of measured days and the share of replications reaching the stage or a
+        // worse one; reaching a stage is no likelier than reaching a milder one.
+        let stages = scenario.alert_levels.len();
+        assert_eq!(
+            (h.time_in_stage.len(), h.stage_probability.len()),
+            (stages, stages)
+        );
+        let days: Vec<Vec<f64>> = mine
+            .iter()
+            .map(|r| {
+                r.periods_in_alert
+                    .split(';')
+                    .map(|x| x.parse().unwrap())
+                    .collect()
+            })
+            .collect();
+        let measured = f64::from(90 - warm);
+        for b in 0..stages {
+            let share = days.iter().map(|d| d[b] / measured).sum::<f64>() / 8.0;
+            assert!(
+                (h.time_in_stage[b].mean - share).abs() < 1e-12,
+                "{name} stage {b}"
+            );
+            let reached = days.iter().filter(|d| d[b..].iter().any(|&n| n > 0.0));
+            let p = reached.count() as f64 / 8.0;
+            assert!(
+                (h.stage_probability[b].mean - p).abs() < 1e-12,
+                "{name} stage {b}"
+            );
+        }
+        let p: Vec<f64> = h.stage_probability.iter().map(|e| e.mean).collect();
+        assert!(p.windows(2).all(|w| w[0] >= w[1]), "{name}: {p:?}");
+        let in_stages: f64 = h.time_in_stage.iter().map(|e| e.mean).sum();
+        assert!(in_stages <= 1.0 + 1e-12, "{name}: {in_stages}");
         // Quantiles are ordered and bracket the median.
         for t in (0..90).step_by(17) {
             let hist = out.aggregate.on_hand_histogram(t, series);
@@ -104,7 +139,7 @@ impl bloodsim::record::Recorder for Cells {
 /// histograms' layout, and 8 more that may fall beyond it; one and two threads must agree.
 #[test]
 fn every_series_matches_the_raw_cells() {
-    let periods = 30;
+    let periods = 20;
     let scenario = korea(periods);
     let n = 40u64;
     let spec = RunSpec {

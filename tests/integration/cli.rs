@@ -89,8 +89,9 @@ fn run_prints_a_table_and_writes_results_charts_and_report() {
     assert_eq!(periods.lines().count(), 1 + 364 * 2 * 5);
     let reps: Vec<bloodsim::results::ReplicationRow> =
         bloodsim::results::read_rows(&results, "replications.csv").unwrap();
-    // 20 replications x (the group and all groups) of one product.
-    assert_eq!(reps.len(), 20 * 2);
+    // 20 replications x one product; a scenario without blood groups has only the `all` row.
+    assert_eq!(reps.len(), 20);
+    assert!(reps.iter().all(|r| r.group == "all"), "{:?}", reps[0]);
     let all: Vec<_> = reps.iter().filter(|r| r.group == "all").collect();
     let mean_demand = all.iter().map(|r| r.demand as f64).sum::<f64>() / all.len() as f64;
     let headline = summary.headline.iter().find(|h| h.group == "all").unwrap();

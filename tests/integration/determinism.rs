@@ -35,12 +35,27 @@ fn a_replication_depends_only_on_seed_and_index() {
 
 const KOREA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/korea-baseline.toml");
 
+/// korea-baseline over 28 days: its 14-day warm-up and 14 measured days: every process and the
+/// service's weekly collection review run, at a test build's speed.
+fn short_korea(dir: &std::path::Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(KOREA).unwrap();
+    assert!(text.contains("horizon_days = 365"));
+    let path = dir.join("korea-short.toml");
+    std::fs::write(
+        &path,
+        text.replace("horizon_days = 365", "horizon_days = 28"),
+    )
+    .unwrap();
+    path
+}
+
 fn run_cli(threads: &str, seed: &str, out: &std::path::Path) {
+    let scenario = short_korea(out.parent().unwrap());
     assert_cmd::Command::cargo_bin("bloodsim")
         .unwrap()
+        .arg("run")
+        .arg(&scenario)
         .args([
-            "run",
-            KOREA,
             "--replications",
             // More than the 32 pilot replications, so both phases of a run are compared.
             "40",

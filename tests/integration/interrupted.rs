@@ -113,6 +113,7 @@ fn an_interrupted_run_removes_what_it_built_and_keeps_the_old_results() {
         .spawn()
         .unwrap();
     let mut line = String::new();
+    // The reader is dropped here, closing stderr: the interrupt must still be clean.
     BufReader::new(child.stderr.take().unwrap())
         .read_line(&mut line)
         .unwrap();

@@ -234,6 +234,8 @@ pub fn write_results(dir: &Path, shape: &Shape) {
                 expired: est(40.0, 3.0),
                 outdate_rate: est(0.008 + 0.002 * k, 0.001),
                 mean_days_of_supply: est(base(product, group), 0.2),
+                time_in_stage: vec![],
+                stage_probability: vec![],
             });
         }
     }

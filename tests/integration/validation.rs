@@ -56,7 +56,7 @@ fn cases() -> Vec<(&'static str, Box<dyn Fn(&str) -> String>, Vec<String>)> {
             vec![
                 format!("broken.toml:{}:", line_of(BASE, "mean = 40.0")),
                 "`sites[1].demand[0].requests_per_day.mean`".into(),
-                "must be a number >= 0".into(),
+                "must be a number from 0 to 1000000 (per day), found -40".into(),
             ],
         ),
         (
@@ -297,16 +297,23 @@ fn big_finite_numbers_are_located_errors_with_the_allowed_range() {
             "from 0 to 100",
         ),
         (
-            "hours = 24",
-            "hours = 1e300",
+            "\nhours = 24",
+            "\nhours = 1e300",
             "`links[0].hours`",
             "from 0 to 2000",
         ),
         (
-            "hours = 24",
-            "hours = 1e9",
+            "\nhours = 24",
+            "\nhours = 1e9",
             "`links[0].hours`",
             "from 0 to 2000",
+        ),
+        (
+            // A type error: shown short, in plain words, not as 301 digits and `u32`.
+            "period_hours = 24",
+            "period_hours = 1e300",
+            "`time.period_hours`",
+            "floating point `1e300`, expected a whole number",
         ),
         (
             "replications = 1000",
@@ -537,4 +544,46 @@ fn type_errors_in_tagged_tables_point_at_the_value() {
         assert_eq!(p.line, Some(line_of(&text, to)), "{err}");
         assert!(p.message.contains("invalid"), "{err}");
     }
+}
+
+/// A floor under levels in days: every group a hospital has demand for holds at least
+/// `min_units_per_group` (korea-baseline: RhD-negative groups need ~0.3 units a day per
+/// region, so 3 days round up to 1 unit, less than one request); larger levels are kept.
+#[test]
+fn a_level_in_days_has_a_floor_per_group() {
+    let korea = include_str!("../../scenarios/korea-baseline.toml");
+    let rule = "[policy.replenishment.red_cells]\ntype = \"order_up_to\"\ndays = 3\n";
+    assert!(korea.contains(rule));
+    let levels = |text: &str| -> Vec<Vec<u32>> {
+        let s = scenario::parse(text, "korea.toml").unwrap();
+        s.hospitals()
+            .map(|(_, h)| h.replenishment[0].as_ref().unwrap().level.clone())
+            .collect()
+    };
+    let without = levels(korea);
+    let with = levels(&korea.replace(rule, &format!("{rule}min_units_per_group = 4\n")));
+    let mut raised = 0;
+    for (a, b) in without.iter().flatten().zip(with.iter().flatten()) {
+        assert_eq!(*b, (*a).max(4));
+        raised += usize::from(b > a);
+    }
+    assert!(raised > 0, "some rare-group level was below the floor");
+    // With a level in units the floor has no meaning: say so.
+    let err = scenario::parse(
+        &BASE.replace(
+            "units = 60\nreview_every_days",
+            "units = 60\nmin_units_per_group = 2\nreview_every_days",
+        ),
+        "t.toml",
+    )
+    .unwrap_err();
+    let problem = &err.problems[0];
+    assert_eq!(
+        problem.field,
+        "policy.replenishment.red_cells.min_units_per_group"
+    );
+    assert!(
+        problem.message.contains("a floor under a level in `days`"),
+        "{err}"
+    );
 }

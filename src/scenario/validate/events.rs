@@ -585,7 +585,7 @@ impl Validator<'_> {
             self.err(
                 &p.key("shares"),
                 format!(
-                    "give one share per hospital named in `sites` ({} named, {} shares; no                      `regions`, no repeated names)",
+                    "give one share per hospital named in `sites` ({} named, {} shares; no `regions`, no repeated names)",
                     names.len(),
                     shares.len()
                 ),

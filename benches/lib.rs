@@ -1,0 +1,1 @@
+//! Empty: this package holds the engine's benchmarks (`engine.rs`); see `Cargo.toml`.
