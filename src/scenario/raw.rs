@@ -337,9 +337,10 @@ pub enum RawSite {
         /// Patient demand streams.
         #[serde(default)]
         demand: Vec<RawDemand>,
-        /// Overrides of the replenishment policy for this hospital.
+        /// Overrides of the replenishment policy for this hospital (boxed: most hospitals
+        /// have none, and the rules are large).
         #[serde(default)]
-        replenishment: RawReplenishmentSet,
+        replenishment: Box<RawReplenishmentSet>,
     },
     /// An outside source with unlimited fresh stock (imports, or a textbook supplier).
     Supplier {
