@@ -37,6 +37,10 @@ pub struct Model<'s> {
     pub(super) timings_used: Vec<ReviewTiming>,
     /// Discards at testing, by site (labs only).
     pub(super) discards: Vec<Thinning>,
+    /// Baseline demand per day behind what each response's trigger watches, by response.
+    pub(super) trigger_baselines: Vec<f64>,
+    /// Network baseline demand per day of the product collection management plans for.
+    pub(super) managed_baseline: f64,
 }
 
 impl<'s> Model<'s> {
@@ -77,6 +81,17 @@ impl<'s> Model<'s> {
             clients,
             demand_by_product: demand_by_product(scenario, cells),
             timings_used,
+            trigger_baselines: scenario
+                .responses
+                .iter()
+                .map(|r| {
+                    let w = &r.trigger;
+                    scenario.baseline_per_day(w.site, w.product, w.group)
+                })
+                .collect(),
+            managed_baseline: scenario
+                .collection_management
+                .map_or(0.0, |m| scenario.baseline_per_day(None, m.product, None)),
             discards: scenario
                 .sites
                 .iter()

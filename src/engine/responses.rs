@@ -6,7 +6,7 @@ use super::{Conditions, Model, State};
 use crate::alert::days_of_supply;
 use crate::network::{Role, SiteId};
 use crate::record::Flows;
-use crate::responses::{Action, Activation, Trigger};
+use crate::responses::{Action, Activation};
 
 /// Applies collection management and every action in force in period `t`.
 pub(super) fn act(
@@ -69,13 +69,8 @@ pub(super) fn review(model: &Model, t: u32, state: &mut State) {
     if let Some(m) = &scenario.collection_management
         && (t + 1).is_multiple_of(m.review)
     {
-        let trigger = Trigger {
-            product: m.product,
-            group: None,
-            site: None,
-            below_days: 0.0,
-        };
-        if let Some(days) = days(model, state, &trigger) {
+        let network = (None, m.product, None);
+        if let Some(days) = days(model, state, network, model.managed_baseline) {
             let next = m.next_factor(state.collection_factor, days, state.reviewed_days);
             state.collection_next = Some((t + 1 + m.delay, next));
             state.reviewed_days = Some(days);
@@ -85,7 +80,14 @@ pub(super) fn review(model: &Model, t: u32, state: &mut State) {
         if state.activations[i].pending(t) {
             continue;
         }
-        if days(model, state, &response.trigger).is_some_and(|d| d < response.trigger.below_days) {
+        let w = &response.trigger;
+        let watched = days(
+            model,
+            state,
+            (w.site, w.product, w.group),
+            model.trigger_baselines[i],
+        );
+        if watched.is_some_and(|d| d < w.below_days) {
             let from = t + 1 + response.delay;
             state.activations[i] = Activation {
                 from,
@@ -95,28 +97,31 @@ pub(super) fn review(model: &Model, t: u32, state: &mut State) {
     }
 }
 
-/// Days of supply the trigger watches, at the end of the period.
-fn days(model: &Model, state: &State, trigger: &Trigger) -> Option<f64> {
-    let scenario = model.scenario;
+/// Days of supply of `product` (one group or all) at `site` or across the network's
+/// stock-holding sites, at the end of the period; `baseline` is the demand behind them.
+fn days(
+    model: &Model,
+    state: &State,
+    (site, product, group): (Option<SiteId>, usize, Option<usize>),
+    baseline: f64,
+) -> Option<f64> {
     let one: [SiteId; 1];
-    let sites: &[SiteId] = match trigger.site {
+    let sites: &[SiteId] = match site {
         Some(s) => {
             one = [s];
             &one
         }
-        None => &scenario.topology.stock_sites,
+        None => &model.scenario.topology.stock_sites,
     };
-    let groups = match trigger.group {
+    let groups = match group {
         Some(g) => g..g + 1,
         None => 0..model.cells.groups,
     };
     let mut on_hand = 0u64;
     for &s in sites {
         for g in groups.clone() {
-            let cell = model.cells.index(s, trigger.product, g);
-            on_hand += u64::from(state.inventory.on_hand(cell));
+            on_hand += u64::from(state.inventory.on_hand(model.cells.index(s, product, g)));
         }
     }
-    let baseline = scenario.baseline_per_day(trigger.site, trigger.product, trigger.group);
     days_of_supply(on_hand, baseline)
 }

@@ -197,12 +197,7 @@ pub fn table(scenario: &Scenario, rows: &[Headline], replications: u64) -> Strin
 /// Time in each alert stage and the probability of reaching it, per row: the stages are
 /// the scenario's, by the network's days of supply of the row's product and group.
 fn stage_table(out: &mut String, scenario: &Scenario, rows: &[Headline]) {
-    let names: Vec<&str> = scenario
-        .alert_levels
-        .iter()
-        .map(|l| l.name.as_str())
-        .collect();
-    if names.is_empty() {
+    if scenario.alert_levels.is_empty() {
         return;
     }
     let _ = writeln!(
@@ -210,8 +205,8 @@ fn stage_table(out: &mut String, scenario: &Scenario, rows: &[Headline]) {
         "\nAlert stages by network days of supply: share of days in the stage (P[stage or worse reached])"
     );
     let _ = write!(out, "{:<11} {:<5}", "product", "group");
-    for (name, level) in names.iter().zip(&scenario.alert_levels) {
-        let head = format!("{name} <{}d", num(level.below_days));
+    for level in &scenario.alert_levels {
+        let head = format!("{} <{}d", level.name, num(level.below_days));
         let _ = write!(out, " {head:>19}");
     }
     let _ = writeln!(out);
