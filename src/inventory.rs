@@ -122,18 +122,53 @@ impl Inventory {
         got
     }
 
-    /// Moves up to `units` from cell `from` to cell `to` (same shelf life), oldest or newest
-    /// first, each unit keeping its expiry. Returns the units moved.
+    /// Units in the cell expiring at `min_expiry` or later: what may leave under a
+    /// minimum remaining shelf life.
     #[inline]
-    pub fn transfer(&mut self, from: usize, to: usize, units: u32, oldest_first: bool) -> u32 {
-        let got = units.min(self.on_hand[from]);
-        let mut want = got;
-        while want > 0 {
-            let (e, k) = self.take_from_end(from, want, oldest_first);
-            want -= k;
-            self.add(to, e, k);
+    pub fn on_hand_from(&self, cell: usize, min_expiry: u32) -> u32 {
+        let on_hand = self.on_hand[cell];
+        if on_hand == 0 || min_expiry <= self.oldest[cell] {
+            return on_hand;
         }
-        self.on_hand[from] -= got;
+        let below: u32 = (self.oldest[cell]..min_expiry.min(self.newest[cell] + 1))
+            .map(|e| self.slots[self.slot(cell, e)])
+            .sum();
+        on_hand - below
+    }
+
+    /// As [`take`](Self::take), but only from units expiring at `min_expiry` or later:
+    /// oldest first takes the earliest-expiring of those (FEFO above the floor), so a hub
+    /// never ships what would expire before the hospital can use it.
+    #[inline]
+    pub fn take_from(
+        &mut self,
+        cell: usize,
+        units: u32,
+        (min_expiry, oldest_first): (u32, bool),
+        mut taken: impl FnMut(u32, u32),
+    ) -> u32 {
+        if self.on_hand[cell] == 0 || min_expiry <= self.oldest[cell] {
+            return self.take(cell, units, oldest_first, taken);
+        }
+        let got = units.min(self.on_hand_from(cell, min_expiry));
+        if !oldest_first {
+            // Newest first reaches the floor only after every unit above it.
+            return self.take(cell, got, false, taken);
+        }
+        let mut want = got;
+        let mut e = min_expiry;
+        while want > 0 {
+            let s = self.slot(cell, e);
+            let k = self.slots[s].min(want);
+            if k > 0 {
+                self.slots[s] -= k;
+                want -= k;
+                taken(e, k);
+            }
+            e += 1;
+        }
+        // The hints stay bounds: nothing below `oldest` or above `newest` was added.
+        self.on_hand[cell] -= got;
         got
     }
 
@@ -188,17 +223,28 @@ mod tests {
     }
 
     #[test]
-    fn transfer_keeps_expiries_and_order() {
-        let mut inv = Inventory::new(&[Some(5), Some(5)]);
-        inv.add(0, 3, 2);
-        inv.add(0, 5, 4);
-        assert_eq!(inv.transfer(0, 1, 3, true), 3);
-        assert_eq!((inv.on_hand(0), inv.on_hand(1)), (3, 3));
-        assert_eq!(taken(&mut inv, 3, true), vec![(5, 3)]);
-        let mut to = Vec::new();
-        inv.take(1, 10, true, |e, k| to.push((e, k)));
-        assert_eq!(to, vec![(3, 2), (5, 1)]);
-        assert_eq!(inv.transfer(0, 1, 1, true), 0);
+    fn a_floor_keeps_short_dated_units_back() {
+        let mut inv = Inventory::new(&[Some(5)]);
+        inv.add(0, 2, 3);
+        inv.add(0, 4, 2);
+        inv.add(0, 5, 1);
+        assert_eq!(inv.on_hand_from(0, 2), 6);
+        assert_eq!(inv.on_hand_from(0, 3), 3);
+        assert_eq!(inv.on_hand_from(0, 6), 0);
+        let mut out = Vec::new();
+        assert_eq!(inv.take_from(0, 2, (3, true), |e, k| out.push((e, k))), 2);
+        assert_eq!(out, vec![(4, 2)]);
+        out.clear();
+        assert_eq!(inv.take_from(0, 5, (3, true), |e, k| out.push((e, k))), 1);
+        assert_eq!(out, vec![(5, 1)]);
+        inv.add(0, 5, 2);
+        out.clear();
+        assert_eq!(inv.take_from(0, 9, (3, false), |e, k| out.push((e, k))), 2);
+        assert_eq!(out, vec![(5, 2)]);
+        // The short-dated units are still there, and expire in their period.
+        assert_eq!(inv.on_hand(0), 3);
+        assert_eq!(inv.expire(0, 2), 3);
+        assert_eq!(inv.on_hand(0), 0);
     }
 
     #[test]

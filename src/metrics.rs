@@ -18,6 +18,7 @@
 //! - alert band: the most severe band whose `below_days` exceeds the days of supply.
 
 use crate::alert::{alert_stage, days_of_supply};
+use crate::network::Role;
 use crate::record::{PeriodView, Recorder};
 use crate::scenario::{AlertLevel, Costs, Scenario};
 
@@ -206,6 +207,12 @@ pub struct TotalsRecorder {
     /// Network baseline demand per day by (product, group) and per product for all groups.
     baseline: Vec<f64>,
     alert_levels: Vec<AlertLevel>,
+    /// The sites whose stock the alert stages read (`stock_sites`, or hubs only), and
+    /// whether they differ from `stock_sites`.
+    staged_sites: Vec<usize>,
+    hubs_only: bool,
+    /// By product: whether alert stages apply.
+    staged_products: Vec<bool>,
     /// Sites by role, precomputed for the per-period sums.
     all_sites: Vec<usize>,
     stock_sites: Vec<usize>,
@@ -241,6 +248,15 @@ impl TotalsRecorder {
             warm_up: scenario.calendar.warm_up_periods,
             baseline,
             alert_levels: scenario.alert_levels.clone(),
+            staged_sites: if scenario.alert_scope.hubs_only {
+                (0..scenario.sites.len())
+                    .filter(|&s| matches!(scenario.sites[s].role, Role::Hub))
+                    .collect()
+            } else {
+                topology.stock_sites.clone()
+            },
+            hubs_only: scenario.alert_scope.hubs_only,
+            staged_products: scenario.alert_scope.products.clone(),
             all_sites: (0..scenario.sites.len()).collect(),
             stock_sites: topology.stock_sites.clone(),
             hospitals: topology.hospitals.clone(),
@@ -265,17 +281,19 @@ impl TotalsRecorder {
         self.totals.alert_periods.fill(0);
     }
 
-    /// Ends a measured period for line `i`: stock, shortage, days of supply and alert band.
-    fn close_period(&mut self, i: usize, on_hand: u64, short: bool) {
+    /// Ends a measured period for line `i`: stock, shortage, days of supply, and the alert
+    /// band of `staged` units (the stock the stages read; `None` if they skip the product).
+    fn close_period(&mut self, i: usize, on_hand: u64, staged: Option<u64>, short: bool) {
         let line = &mut self.totals.lines[i];
         line.unit_periods_on_hand += on_hand;
         line.periods_short += u32::from(short);
         if let Some(dos) = days_of_supply(on_hand, self.baseline[i]) {
             line.days_of_supply_sum += dos;
             line.days_of_supply_min = line.days_of_supply_min.min(dos);
-            if let Some(band) = alert_stage(&self.alert_levels, dos) {
-                self.totals.alert_periods[i * self.totals.layout.bands + band] += 1;
-            }
+        }
+        let staged_days = staged.and_then(|u| days_of_supply(u, self.baseline[i]));
+        if let Some(band) = staged_days.and_then(|dos| alert_stage(&self.alert_levels, dos)) {
+            self.totals.alert_periods[i * self.totals.layout.bands + band] += 1;
         }
     }
 }
@@ -320,7 +338,7 @@ impl Recorder for TotalsRecorder {
         let pairs = products * groups;
         let f = v.flows;
         // Network sums by (product, group), on the stack: no allocation per period.
-        let mut sums = [[0u64; MAX_PAIRS]; 11];
+        let mut sums = [[0u64; MAX_PAIRS]; 12];
         let [
             demand,
             exact,
@@ -333,6 +351,7 @@ impl Recorder for TotalsRecorder {
             released,
             collected,
             on_hand,
+            hub_stock,
         ] = &mut sums;
         let h = &self.hospitals;
         v.sum_over_sites(h, &f.demanded, &mut demand[..pairs]);
@@ -348,9 +367,16 @@ impl Recorder for TotalsRecorder {
         v.sum_over_sites(&self.labs, &f.released, &mut released[..pairs]);
         v.sum_over_sites(&self.suppliers, &f.collected, &mut released[..pairs]);
         v.sum_over_sites(&self.stock_sites, v.on_hand, &mut on_hand[..pairs]);
+        let staged_stock = if self.hubs_only {
+            v.sum_over_sites(&self.staged_sites, v.on_hand, &mut hub_stock[..pairs]);
+            &*hub_stock
+        } else {
+            &*on_hand
+        };
         for p in 0..products {
             let all = p * (groups + 1) + groups;
-            let (mut on_hand_all, mut short_all) = (0, false);
+            let staged = self.staged_products[p];
+            let (mut on_hand_all, mut staged_all, mut short_all) = (0, 0, false);
             for g in 0..groups {
                 let k = p * groups + g;
                 let flows = Line {
@@ -367,12 +393,15 @@ impl Recorder for TotalsRecorder {
                 };
                 let i = p * (groups + 1) + g;
                 self.totals.lines[i].add_flows(&flows);
-                self.close_period(i, on_hand[k], short[k] > 0);
+                let staged_units = staged.then_some(staged_stock[k]);
+                self.close_period(i, on_hand[k], staged_units, short[k] > 0);
                 self.totals.lines[all].add_flows(&flows);
                 on_hand_all += on_hand[k];
+                staged_all += staged_stock[k];
                 short_all |= short[k] > 0;
             }
-            self.close_period(all, on_hand_all, short_all);
+            let staged_units = staged.then_some(staged_all);
+            self.close_period(all, on_hand_all, staged_units, short_all);
         }
     }
 }

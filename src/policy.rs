@@ -1,8 +1,8 @@
 //! Operating policies: how units are issued, how hospitals reorder, how a hub shares scarce
 //! stock, and what happens to demand that cannot be met.
 //!
-//! Response policies to emergencies (alert stages, donor appeals, rationing, transfers) will
-//! live here too; the engine asks this module what to do and never hard-codes a rule.
+//! The service's responses to emergencies (alert stages, donor appeals, rationing) live in
+//! [`crate::responses`].
 
 use serde::Deserialize;
 
@@ -58,6 +58,18 @@ pub enum ReviewTiming {
     /// After the period's demand (default): stock is restored for the next period.
     #[default]
     AfterDemand,
+}
+
+/// Lateral resupply between hubs: when a hub cannot fill a hospital's order of a product in
+/// `products`, the other hubs give from their surplus, richest first. A hub's surplus is
+/// its shippable stock above the sum of its own hospitals' order-up-to levels, so it never
+/// gives away what its hospitals may order in the same review.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transfers {
+    /// By scenario product index.
+    pub products: Vec<bool>,
+    /// Periods from the giving hub to the hospital.
+    pub lead_time: u32,
 }
 
 /// A hospital's periodic-review, order-up-to rule for one product.

@@ -41,6 +41,11 @@ pub struct Model<'s> {
     pub(super) trigger_baselines: Vec<f64>,
     /// Network baseline demand per day of the product collection management plans for.
     pub(super) managed_baseline: f64,
+    /// Hubs, in site order: the sites lateral transfers draw from.
+    pub(super) hubs: Vec<SiteId>,
+    /// What a hub keeps back from lateral transfers, by cell: the sum of its own hospitals'
+    /// order-up-to levels (zero elsewhere).
+    pub(super) reserve: Vec<u32>,
 }
 
 impl<'s> Model<'s> {
@@ -71,7 +76,20 @@ impl<'s> Model<'s> {
             .flat_map(|(_, h)| h.replenishment.iter().flatten().map(|r| r.timing))
             .collect();
         timings_used.dedup();
+        let mut reserve = vec![0u32; cells.len()];
+        for (_, h) in scenario.hospitals() {
+            for (p, rule) in h.replenishment.iter().enumerate() {
+                for (g, &level) in rule.iter().flat_map(|r| r.level.iter().enumerate()) {
+                    let cell = cells.index(h.supplier, p, g);
+                    reserve[cell] = reserve[cell].saturating_add(level);
+                }
+            }
+        }
         Model {
+            hubs: (0..cells.sites)
+                .filter(|&s| matches!(scenario.sites[s].role, Role::Hub))
+                .collect(),
+            reserve,
             scenario,
             cells,
             shelf,
@@ -119,6 +137,7 @@ fn longest_delay(scenario: &Scenario) -> u32 {
             Role::Hospital(h) => h.lead_time,
             _ => 0,
         })
+        .chain(scenario.transfers.iter().map(|t| t.lead_time))
         .max()
         .unwrap_or(0)
 }

@@ -117,14 +117,15 @@ fn fill_orders(
         return;
     }
     let supplier_cell = cells.index(supplier, p, g);
+    let min_expiry = t + model.scenario.min_shelf_to_ship[p];
     let (requests, grants) = (&orders.requests[..n], &mut orders.grants[..n]);
     if unlimited {
         grants.copy_from_slice(requests);
     } else if n == 1 {
         // What `allocate` gives a single client under any rule.
-        grants[0] = requests[0].min(state.inventory.on_hand(supplier_cell));
+        grants[0] = requests[0].min(state.inventory.on_hand_from(supplier_cell, min_expiry));
     } else {
-        let available = state.inventory.on_hand(supplier_cell);
+        let available = state.inventory.on_hand_from(supplier_cell, min_expiry);
         let priorities = &model.priorities[supplier];
         allocate(
             model.scenario.allocation,
@@ -135,6 +136,11 @@ fn fill_orders(
         );
     }
     let oldest_first = model.scenario.issuing.oldest_first();
+    let transfers = model
+        .scenario
+        .transfers
+        .as_ref()
+        .filter(|tr| !unlimited && tr.products[p]);
     for (k, client) in clients.iter().enumerate() {
         let (ordered, granted) = (orders.asked[k], orders.grants[k]);
         if ordered == 0 {
@@ -142,45 +148,117 @@ fn fill_orders(
         }
         let cell = cells.index(client.site, p, g);
         flows.ordered[cell] += ordered;
-        if granted == 0 {
-            continue;
-        }
-        let lead_time = client.lead_time + conditions.delivery_delay[client.site];
-        if unlimited {
-            flows.collected[supplier_cell] += granted;
-            let shipment = Shipment {
-                from: supplier_cell,
-                to: cell,
-                expiry: t + model.shelf[p],
-                units: granted,
-                delay: lead_time,
-            };
-            state.ship_units(flows, t, shipment);
-        } else if lead_time == 0 {
-            // Same-period delivery: stock moves ring to ring, expiry by expiry.
-            let moved = state
-                .inventory
-                .transfer(supplier_cell, cell, granted, oldest_first);
-            flows.shipped[supplier_cell] += moved;
-            flows.received[cell] += moved;
-        } else {
-            let batches = &mut orders.batches;
-            batches.clear();
-            state
-                .inventory
-                .take(supplier_cell, granted, oldest_first, |e, units| {
-                    batches.push((e, units))
-                });
-            for &(expiry, units) in batches.iter() {
+        let delivery_delay = conditions.delivery_delay[client.site];
+        if granted > 0 {
+            let lead_time = client.lead_time + delivery_delay;
+            if unlimited {
+                flows.collected[supplier_cell] += granted;
                 let shipment = Shipment {
                     from: supplier_cell,
                     to: cell,
-                    expiry,
-                    units,
+                    expiry: t + model.shelf[p],
+                    units: granted,
                     delay: lead_time,
                 };
                 state.ship_units(flows, t, shipment);
+            } else {
+                let route = (supplier_cell, cell, lead_time);
+                dispatch(
+                    t,
+                    route,
+                    granted,
+                    (min_expiry, oldest_first),
+                    state,
+                    flows,
+                    &mut orders.batches,
+                );
             }
         }
+        if let Some(tr) = transfers {
+            let short = orders.requests[k] - granted;
+            if short > 0 {
+                let to = (cell, tr.lead_time + delivery_delay);
+                let supply = (min_expiry, oldest_first);
+                lateral(
+                    model,
+                    t,
+                    (supplier, p, g),
+                    to,
+                    short,
+                    supply,
+                    state,
+                    flows,
+                    &mut orders.batches,
+                );
+            }
+        }
+    }
+}
+
+/// Takes up to `units` of stock at or above `min_expiry` from cell `from` and sends them
+/// to cell `to`, arriving after `delay` periods, each unit keeping its expiry.
+fn dispatch(
+    t: u32,
+    (from, to, delay): (usize, usize, u32),
+    units: u32,
+    (min_expiry, oldest_first): (u32, bool),
+    state: &mut State,
+    flows: &mut Flows,
+    batches: &mut Vec<(u32, u32)>,
+) {
+    batches.clear();
+    state
+        .inventory
+        .take_from(from, units, (min_expiry, oldest_first), |e, k| {
+            batches.push((e, k))
+        });
+    for &(expiry, units) in batches.iter() {
+        let shipment = Shipment {
+            from,
+            to,
+            expiry,
+            units,
+            delay,
+        };
+        state.ship_units(flows, t, shipment);
+    }
+}
+
+/// Lateral resupply: the `short` units a hub could not give a hospital (cell `to`) come
+/// from the other hubs' surplus, richest first (ties to the first-listed hub).
+#[allow(clippy::too_many_arguments)]
+fn lateral(
+    model: &Model,
+    t: u32,
+    (supplier, p, g): (SiteId, usize, usize),
+    (to, delay): (usize, u32),
+    mut short: u32,
+    supply: (u32, bool),
+    state: &mut State,
+    flows: &mut Flows,
+    batches: &mut Vec<(u32, u32)>,
+) {
+    let cells = model.cells;
+    while short > 0 {
+        let mut richest: Option<(usize, u32)> = None;
+        for &hub in &model.hubs {
+            if hub == supplier {
+                continue;
+            }
+            let cell = cells.index(hub, p, g);
+            let surplus = state
+                .inventory
+                .on_hand_from(cell, supply.0)
+                .saturating_sub(model.reserve[cell]);
+            if surplus > richest.map_or(0, |(_, s)| s) {
+                richest = Some((cell, surplus));
+            }
+        }
+        let Some((from, surplus)) = richest else {
+            return;
+        };
+        let units = short.min(surplus);
+        dispatch(t, (from, to, delay), units, supply, state, flows, batches);
+        short -= units;
     }
 }

@@ -18,6 +18,8 @@ pub const MAX_PER_DAY: f64 = 1e6;
 /// Smallest negative-binomial dispersion: below it a day's count is mostly zero with rare
 /// bursts of hundreds of times its mean, which no blood service sees.
 pub const MIN_DISPERSION: f64 = 0.01;
+/// Largest coefficient of variation of a rounded-gamma count (a shape of 1/CV^2 = 0.01).
+pub const MAX_CV: f64 = 10.0;
 /// A weekday, monthly or holiday multiplier.
 pub const MAX_FACTOR: f64 = 100.0;
 /// Units of a product from one donation.

@@ -18,7 +18,7 @@ use crate::blood::{GroupSystem, Product};
 use crate::calendar::Calendar;
 use crate::events::Event;
 use crate::network::{Role, Site, SiteId, Topology};
-use crate::policy::{Allocation, Issuing, UnmetDemand};
+use crate::policy::{Allocation, Issuing, Transfers, UnmetDemand};
 use crate::responses::{CollectionManagement, Response};
 
 /// A validated scenario.
@@ -39,11 +39,16 @@ pub struct Scenario {
     pub issuing: Issuing,
     pub unmet_demand: UnmetDemand,
     pub allocation: Allocation,
+    /// Least shelf life, in periods, a hub ships a unit with, by product (0: any in date).
+    pub min_shelf_to_ship: Vec<u32>,
+    /// Lateral resupply between hubs, if the service moves stock between them.
+    pub transfers: Option<Transfers>,
     /// Unit costs by product index (zero when not given).
     pub costs: Vec<Costs>,
     pub initial_stock: Vec<InitialLot>,
     /// Alert bands, least severe first (largest `below_days` first).
     pub alert_levels: Vec<AlertLevel>,
+    pub alert_scope: AlertScope,
     /// Baseline mean demand in units per day by cell (see [`Cells`]): a hospital's own, a
     /// hub's or supplier's the sum of the hospitals it supplies. Days of supply divide by it.
     pub baseline_demand: Vec<f64>,
@@ -93,6 +98,16 @@ pub struct InitialLot {
 pub struct AlertLevel {
     pub name: String,
     pub below_days: f64,
+}
+
+/// What the alert stages read: days of supply of the hubs' stock (a blood service's own
+/// count, as Korea's stages) or of the whole network's, for some products.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertScope {
+    /// Stages read hub stock only; otherwise hubs' and hospitals'.
+    pub hubs_only: bool,
+    /// By product index: whether stages apply to it.
+    pub products: Vec<bool>,
 }
 
 /// The (site, product, group) grid every per-cell array uses.

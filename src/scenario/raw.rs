@@ -49,6 +49,9 @@ pub struct RawScenario {
     /// Alert bands by days of supply (e.g. Korea's five stages).
     #[serde(default)]
     pub alert_levels: Vec<RawAlertLevel>,
+    /// Whose stock and which products the alert stages read (default: the network's, all).
+    #[serde(default)]
+    pub alert_scope: RawAlertScope,
     /// Emergency events: collection drops and surges, demand changes, lab outages,
     /// transport disruptions.
     #[serde(default)]
@@ -397,6 +400,13 @@ pub enum RawCount {
     Fixed {
         mean: f64,
     },
+    /// Rounded gamma: the day's count is a Gamma draw with this mean and coefficient of
+    /// variation (`cv` > 0, at most 10), rounded stochastically; it may be zero. For daily
+    /// totals whose spread is known as a CV rather than a dispersion.
+    Gamma {
+        mean: f64,
+        cv: f64,
+    },
 }
 
 /// Units in one patient request.
@@ -432,11 +442,12 @@ impl Default for RawSize {
 #[serde(deny_unknown_fields)]
 pub struct RawDemand {
     pub product: Product,
-    /// Patient requests per day.
-    pub requests_per_day: RawCount,
+    /// Patient requests per day (or give `units_per_day`).
+    pub requests_per_day: Option<RawCount>,
     /// Units per request (default: one unit).
-    #[serde(default)]
-    pub units_per_request: RawSize,
+    pub units_per_request: Option<RawSize>,
+    /// Units per day, for demand known as daily unit totals: requests of one unit each.
+    pub units_per_day: Option<RawCount>,
     /// Share of requests by recipient group (default: `blood_groups.demand_frequencies`).
     pub group_mix: Option<BTreeMap<String, f64>>,
     /// Seven multipliers, Monday first (default all 1).
@@ -467,6 +478,23 @@ pub struct RawPolicy {
     /// Default hospital replenishment per product.
     #[serde(default)]
     pub replenishment: RawReplenishmentSet,
+    /// Least shelf life, in days, a unit must have left for a hub to ship it, by product
+    /// (default 0: any unit in date).
+    #[serde(default)]
+    pub min_shelf_life_days: PerProduct<f64>,
+    /// Hubs resupply one another's shortfalls (lateral transfers).
+    pub transfers: Option<RawTransfers>,
+}
+
+/// Lateral transfers: a hub that cannot fill a hospital's order asks the other hubs, which
+/// give from stock above what their own hospitals may order.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTransfers {
+    /// Products moved between hubs.
+    pub products: Vec<Product>,
+    /// Transport time from another hub to the hospital, in hours (at most 2,000).
+    pub hours: f64,
 }
 
 /// Replenishment rules by product.
@@ -581,8 +609,29 @@ pub struct RawAge {
 #[serde(deny_unknown_fields)]
 pub struct RawAlertLevel {
     pub name: String,
-    /// The band applies when network days of supply are below this. At most 16 levels.
+    /// The band applies when days of supply (of the stock `[alert_scope]` names) are below
+    /// this. At most 16 levels.
     pub below_days: f64,
+}
+
+/// What the alert stages measure.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlertScope {
+    /// `network` (default: hubs and hospitals) or `hubs` (blood-centre stock, as Korea
+    /// counts its days of supply).
+    #[serde(default)]
+    pub stock: RawStageStock,
+    /// Products the stages apply to (default: every product).
+    pub products: Option<Vec<Product>>,
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawStageStock {
+    #[default]
+    Network,
+    Hubs,
 }
 
 /// An emergency event; `type` says which. Every event has a `name`, a `start` (a date, or a

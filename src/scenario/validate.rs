@@ -11,13 +11,13 @@ mod responses;
 use super::error::{FieldPath, Locator, Problem, ScenarioError, readable};
 use super::limits::*;
 use super::raw::*;
-use super::{AlertLevel, Costs, InitialLot, ProductSpec, Scenario};
+use super::{AlertLevel, AlertScope, Costs, InitialLot, ProductSpec, Scenario};
 use crate::blood::{GroupSystem, Product};
 use crate::calendar::{Calendar, PERIOD_HOURS_ALLOWED};
 use crate::demand::DemandStream;
 use crate::events::Event;
 use crate::network::{Collection, Hospital, Lab, Role, Site, SiteId, Topology};
-use crate::policy::OrderUpTo;
+use crate::policy::{OrderUpTo, Transfers};
 use crate::random::{Count, CountDistribution, MAX_REQUEST_UNITS, Shock, SizeTable};
 use crate::supply::{DonationKind, DonationStream};
 
@@ -231,12 +231,20 @@ impl Validator<'_> {
             &baseline_demand,
         );
         let alert_levels = self.alert_levels(&raw.alert_levels);
+        let alert_scope = self.alert_scope(&raw.alert_scope, &sites, &ctx);
         let events = self.events(&raw.events, &sites, &ctx);
         self.check_volumes(&sites, &ctx, &initial_stock, &events);
         let managed = raw.collection_management.as_ref();
         let collection_management = managed.and_then(|m| self.collection_management(m, &ctx));
         let responses = self.responses(&raw.responses, &sites, &ctx, &baseline_demand);
         let costs = self.costs(&raw.costs, &ctx);
+        let min_shelf_to_ship =
+            self.min_shelf_to_ship(&raw.policy.min_shelf_life_days, &ctx, &product_specs);
+        let transfers = raw
+            .policy
+            .transfers
+            .as_ref()
+            .map(|t| self.transfers(t, &ctx));
         Some(Scenario {
             name: raw.scenario.name.clone(),
             description: raw.scenario.description.clone(),
@@ -255,9 +263,12 @@ impl Validator<'_> {
             issuing: raw.policy.issuing,
             unmet_demand: raw.policy.unmet_demand,
             allocation: raw.policy.allocation,
+            min_shelf_to_ship,
+            transfers,
             costs,
             initial_stock,
             alert_levels,
+            alert_scope,
             baseline_demand,
         })
     }
@@ -382,6 +393,89 @@ impl Validator<'_> {
             shares.iter_mut().for_each(|s| *s /= sum);
         }
         shares
+    }
+
+    /// `[policy.min_shelf_life_days]`: periods by product index, each below the shelf life.
+    fn min_shelf_to_ship(
+        &mut self,
+        raw: &PerProduct<f64>,
+        ctx: &Context,
+        specs: &[ProductSpec],
+    ) -> Vec<u32> {
+        let mut floor = vec![0; ctx.products.len()];
+        for (product, &days) in raw.entries() {
+            let path = root()
+                .key("policy")
+                .key("min_shelf_life_days")
+                .key(product.name());
+            let Some(i) = self.defined_product(&path, product, ctx) else {
+                continue;
+            };
+            let shelf = specs[i].shelf_life;
+            let Some(days) = self.at_least(&path, days, 0.0) else {
+                continue;
+            };
+            let periods = ctx.calendar.days_to_periods(days.min(1e6));
+            if periods >= shelf {
+                self.err(
+                    &path,
+                    format!("must be shorter than the shelf life ({shelf} periods), or no unit could ever be shipped; found {days} days"),
+                );
+            } else {
+                floor[i] = periods;
+            }
+        }
+        floor
+    }
+
+    /// `[policy.transfers]`.
+    fn transfers(&mut self, raw: &RawTransfers, ctx: &Context) -> Transfers {
+        let path = root().key("policy").key("transfers");
+        let mut products = vec![false; ctx.products.len()];
+        for (k, &product) in raw.products.iter().enumerate() {
+            if let Some(i) = self.defined_product(&path.key("products").index(k), product, ctx) {
+                products[i] = true;
+            }
+        }
+        if raw.products.is_empty() {
+            self.err(
+                &path.key("products"),
+                "list at least one product the hubs move between them, e.g. [\"red_cells\"]",
+            );
+        }
+        let hours = self
+            .within(
+                &path.key("hours"),
+                raw.hours,
+                0.0,
+                MAX_DELAY_HOURS,
+                "about 12 weeks",
+            )
+            .unwrap_or(0.0);
+        Transfers {
+            products,
+            lead_time: ctx.calendar.hours_to_periods(hours),
+        }
+    }
+
+    /// The product's index, or an error at `path` if the scenario does not define it.
+    fn defined_product(
+        &mut self,
+        path: &FieldPath,
+        product: Product,
+        ctx: &Context,
+    ) -> Option<usize> {
+        let i = ctx.product_index(product);
+        if i.is_none() {
+            self.err(
+                path,
+                format!(
+                    "the scenario has no {} product; define [products.{}]",
+                    product, product
+                ),
+            );
+        }
+        i
     }
 
     fn products(
@@ -828,6 +922,19 @@ impl Validator<'_> {
                     Shock::gamma((k * f).max(f64::MIN_POSITIVE)),
                 )
             }
+            RawCount::Gamma { mean, cv } => {
+                let shape =
+                    match self.positive_at_most(&path.key("cv"), *cv, MAX_CV, "a shape of 0.01") {
+                        Some(cv) => 1.0 / (cv * cv),
+                        None => 1.0,
+                    };
+                // Stochastic rounding of each group's share of one Gamma draw per period.
+                (
+                    *mean,
+                    CountDistribution::Fixed,
+                    Shock::gamma((shape * f).max(f64::MIN_POSITIVE)),
+                )
+            }
         };
         let mean = self
             .within(&path.key("mean"), mean, 0.0, MAX_PER_DAY, "per day")
@@ -970,27 +1077,42 @@ impl Validator<'_> {
         site: SiteId,
         ctx: &Context,
     ) -> Option<DemandStream> {
-        let Some(product) = ctx.product_index(d.product) else {
-            self.err(
-                &path.key("product"),
-                format!(
-                    "the scenario has no {} product; define [products.{}]",
-                    d.product, d.product
-                ),
-            );
-            return None;
-        };
+        let product = self.defined_product(&path.key("product"), d.product, ctx)?;
         let mix = match &d.group_mix {
             Some(m) => self.group_shares(&path.key("group_mix"), m, ctx.groups),
             None => ctx.demand_mix.clone(),
         };
-        let counts = self.count(
-            &path.key("requests_per_day"),
+        let (count_key, raw_count, raw_size) = match (
             &d.requests_per_day,
-            &mix,
-            &ctx.calendar,
-        );
-        let units = self.size(&path.key("units_per_request"), &d.units_per_request);
+            &d.units_per_day,
+            &d.units_per_request,
+        ) {
+            (Some(c), None, size) => ("requests_per_day", c, size.clone().unwrap_or_default()),
+            (None, Some(c), None) => ("units_per_day", c, RawSize::default()),
+            (None, Some(_), Some(_)) => {
+                self.err(
+                        &path.key("units_per_request"),
+                        "does not go with units_per_day (each unit is its own request); give requests_per_day with units_per_request, or units_per_day alone",
+                    );
+                return None;
+            }
+            (Some(_), Some(_), _) => {
+                self.err(
+                        &path.key("units_per_day"),
+                        "give either requests_per_day (with units_per_request) or units_per_day, not both",
+                    );
+                return None;
+            }
+            (None, None, _) => {
+                self.err(
+                    path,
+                    "needs requests_per_day (with units_per_request) or units_per_day",
+                );
+                return None;
+            }
+        };
+        let counts = self.count(&path.key(count_key), raw_count, &mix, &ctx.calendar);
+        let units = self.size(&path.key("units_per_request"), &raw_size);
         let weekday = self.weekday_profile(&path.key("weekday_profile"), &d.weekday_profile);
         let mut units_mean = vec![0.0; ctx.products.len() + 1];
         units_mean[product] = units.mean();
@@ -1003,12 +1125,12 @@ impl Validator<'_> {
             units_peak[product] *= 2.0;
         }
         self.volumes.push(Volume {
-            path: path.key("requests_per_day").key("mean"),
+            path: path.key(count_key).key("mean"),
             site,
             demand: true,
-            per_day: count_mean(&d.requests_per_day),
+            per_day: count_mean(raw_count),
             weekday_peak: weekday.iter().copied().fold(0.0, f64::max),
-            dispersion: count_dispersion(&d.requests_per_day),
+            dispersion: count_dispersion(raw_count),
             units_mean,
             units_peak,
             units_slack: if random {
@@ -1223,11 +1345,7 @@ impl Validator<'_> {
                 );
                 continue;
             }
-            let Some(product) = ctx.product_index(entry.product) else {
-                self.err(
-                    &p.key("product"),
-                    format!("the scenario has no {} product", entry.product),
-                );
+            let Some(product) = self.defined_product(&p.key("product"), entry.product, ctx) else {
                 continue;
             };
             let demand: Vec<f64> = (0..ctx.groups.count())
@@ -1346,6 +1464,34 @@ impl Validator<'_> {
             }
         }
         lots
+    }
+
+    fn alert_scope(&mut self, raw: &RawAlertScope, sites: &[Site], ctx: &Context) -> AlertScope {
+        let n = ctx.products.len();
+        let products = match &raw.products {
+            None => vec![true; n],
+            Some(list) => {
+                let path = root().key("alert_scope").key("products");
+                let mut on = vec![false; n];
+                for (k, &product) in list.iter().enumerate() {
+                    if let Some(i) = self.defined_product(&path.index(k), product, ctx) {
+                        on[i] = true;
+                    }
+                }
+                on
+            }
+        };
+        let hubs_only = raw.stock == RawStageStock::Hubs;
+        if hubs_only && !sites.iter().any(|s| matches!(s.role, Role::Hub)) {
+            self.err(
+                &root().key("alert_scope").key("stock"),
+                "is \"hubs\" but the scenario has no hub; use \"network\"",
+            );
+        }
+        AlertScope {
+            hubs_only,
+            products,
+        }
     }
 
     fn alert_levels(&mut self, raw: &[RawAlertLevel]) -> Vec<AlertLevel> {
@@ -1532,13 +1678,15 @@ fn count_mean(c: &RawCount) -> f64 {
     match c {
         RawCount::Poisson { mean }
         | RawCount::Fixed { mean }
-        | RawCount::NegativeBinomial { mean, .. } => *mean,
+        | RawCount::NegativeBinomial { mean, .. }
+        | RawCount::Gamma { mean, .. } => *mean,
     }
 }
 
 fn count_dispersion(c: &RawCount) -> Option<f64> {
     match c {
         RawCount::NegativeBinomial { dispersion, .. } => Some(*dispersion),
+        RawCount::Gamma { cv, .. } if *cv > 0.0 => Some(1.0 / (cv * cv)),
         _ => None,
     }
 }

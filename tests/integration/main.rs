@@ -17,4 +17,5 @@ mod mass_casualty;
 mod plots;
 mod report;
 mod responses;
+mod shipping;
 mod validation;

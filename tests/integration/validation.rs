@@ -144,6 +144,63 @@ fn cases() -> Vec<(&'static str, Box<dyn Fn(&str) -> String>, Vec<String>)> {
             ),
             vec!["exactly one of `units`".into()],
         ),
+        (
+            "units per day with units per request",
+            replace(
+                "requests_per_day = { type = \"poisson\", mean = 40.0 }",
+                "units_per_day = { type = \"poisson\", mean = 40.0 }",
+            ),
+            vec![
+                "`sites[1].demand[0].units_per_request`".into(),
+                "does not go with units_per_day".into(),
+            ],
+        ),
+        (
+            "neither requests nor units per day",
+            replace("requests_per_day = { type = \"poisson\", mean = 40.0 }", ""),
+            vec!["needs requests_per_day (with units_per_request) or units_per_day".into()],
+        ),
+        (
+            "gamma count without spread",
+            replace(
+                "{ type = \"poisson\", mean = 40.0 }",
+                "{ type = \"gamma\", mean = 40.0, cv = 0 }",
+            ),
+            vec!["`sites[1].demand[0].requests_per_day.cv`".into()],
+        ),
+        (
+            "a shipping floor as long as the shelf life",
+            replace(
+                "[policy]\n",
+                "[policy]\nmin_shelf_life_days = { red_cells = 42 }\n",
+            ),
+            vec![
+                "`policy.min_shelf_life_days.red_cells`".into(),
+                "must be shorter than the shelf life (42 periods)".into(),
+            ],
+        ),
+        (
+            "transfers of an undefined product",
+            replace(
+                "[policy]\n",
+                "[policy]\ntransfers = { products = [\"platelets\"], hours = 24 }\n",
+            ),
+            vec![
+                "`policy.transfers.products[0]`".into(),
+                "no platelets product".into(),
+            ],
+        ),
+        (
+            "stages on hub stock without hubs",
+            replace(
+                "[[alert_levels]]",
+                "[alert_scope]\nstock = \"hubs\"\n[[alert_levels]]",
+            ),
+            vec![
+                "`alert_scope.stock`".into(),
+                "the scenario has no hub".into(),
+            ],
+        ),
     ]
 }
 
