@@ -194,23 +194,32 @@ pub fn table(scenario: &Scenario, rows: &[Headline], replications: u64) -> Strin
     out
 }
 
-/// Time in each alert stage and the probability of reaching it, per row: the stages are
-/// the scenario's, by the network's days of supply of the row's product and group.
+/// Time in each alert stage and the probability of reaching it, per row of a product the
+/// stages apply to: by the days of supply `[alert_scope]` names (network or hubs).
 fn stage_table(out: &mut String, scenario: &Scenario, rows: &[Headline]) {
     if scenario.alert_levels.is_empty() {
         return;
     }
+    let scope = &scenario.alert_scope;
+    let stock = if scope.hubs_only { "hubs'" } else { "network" };
     let _ = writeln!(
         out,
-        "\nAlert stages by network days of supply: share of days in the stage (P[stage or worse reached])"
+        "\nAlert stages by {stock} days of supply: share of days in the stage (P[stage or worse reached])"
     );
+    let staged = |name: &str| {
+        scenario
+            .products
+            .iter()
+            .zip(&scope.products)
+            .any(|(p, &on)| on && p.product.name() == name)
+    };
     let _ = write!(out, "{:<11} {:<5}", "product", "group");
     for level in &scenario.alert_levels {
         let head = format!("{} <{}d", level.name, num(level.below_days));
         let _ = write!(out, " {head:>19}");
     }
     let _ = writeln!(out);
-    for r in rows {
+    for r in rows.iter().filter(|r| staged(&r.product)) {
         let _ = write!(out, "{:<11} {:<5}", r.product, r.group);
         for (time, reached) in r.time_in_stage.iter().zip(&r.stage_probability) {
             let cell = format!("{} [{:.3}]", pct(time), reached.mean);

@@ -25,6 +25,9 @@ struct Net {
     initial_days: f64,
     /// (type, start day, days, factor, target index): events of every kind.
     events: Vec<(u8, u32, u32, f64, usize)>,
+    /// Days of shelf life a hub ships with (capped below each product's shelf life), and
+    /// the transport hours of lateral transfers between hubs, if any.
+    shipping: (u32, Option<u32>),
 }
 
 fn net() -> impl Strategy<Value = Net> {
@@ -63,6 +66,7 @@ fn net() -> impl Strategy<Value = Net> {
                         (0u8..6, 0u32..20, 1u32..8, 0.0f64..3.0, 0usize..8),
                         0..4,
                     ),
+                    (0u32..3, prop::option::of(0u32..48)),
                 )
             },
         )
@@ -86,6 +90,7 @@ fn net() -> impl Strategy<Value = Net> {
                 substitution,
                 initial_days,
                 events,
+                shipping,
             )| Net {
                 abo,
                 period_hours,
@@ -103,6 +108,7 @@ fn net() -> impl Strategy<Value = Net> {
                 substitution,
                 initial_days,
                 events,
+                shipping,
             },
         )
 }
@@ -266,6 +272,16 @@ impl Net {
             "[policy]\nissuing = \"{}\"\nunmet_demand = \"{}\"\nallocation = \"{}\"\n",
             self.issuing, self.unmet, self.allocation
         );
+        let products = ["red_cells", "platelets", "plasma"];
+        let floors: Vec<String> = products
+            .iter()
+            .zip(self.shelf)
+            .map(|(name, shelf)| format!("{name} = {}", self.shipping.0.min(shelf - 1)))
+            .collect();
+        t += &format!("min_shelf_life_days = {{ {} }}\n", floors.join(", "));
+        if let Some(hours) = self.shipping.1 {
+            t += &format!("transfers = {{ products = {products:?}, hours = {hours} }}\n");
+        }
         t
     }
 }

@@ -609,16 +609,16 @@ fn type_errors_in_tagged_tables_point_at_the_value() {
 #[test]
 fn a_level_in_days_has_a_floor_per_group() {
     let korea = include_str!("../../scenarios/korea-baseline.toml");
-    let rule = "[policy.replenishment.red_cells]\ntype = \"order_up_to\"\ndays = 3\n";
-    assert!(korea.contains(rule));
+    let floor = "min_units_per_group = 2\n";
+    assert!(korea.contains(floor));
     let levels = |text: &str| -> Vec<Vec<u32>> {
         let s = scenario::parse(text, "korea.toml").unwrap();
         s.hospitals()
             .map(|(_, h)| h.replenishment[0].as_ref().unwrap().level.clone())
             .collect()
     };
-    let without = levels(korea);
-    let with = levels(&korea.replace(rule, &format!("{rule}min_units_per_group = 4\n")));
+    let without = levels(&korea.replace(floor, ""));
+    let with = levels(&korea.replace(floor, "min_units_per_group = 4\n"));
     let mut raised = 0;
     for (a, b) in without.iter().flatten().zip(with.iter().flatten()) {
         assert_eq!(*b, (*a).max(4));
