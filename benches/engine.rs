@@ -16,9 +16,18 @@ use bloodsim::random::{ProcessKey, Scale, Stream, Thinning, period_scales, stoch
 use bloodsim::record::{Both, NullRecorder};
 use bloodsim::scenario::{self, Scenario};
 
+/// korea-baseline, or the scenario `BLOODSIM_BENCH_SCENARIO` names (to compare versions of
+/// the engine on one file).
 fn korea() -> Scenario {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/korea-baseline.toml");
-    scenario::load(std::path::Path::new(path)).expect("bundled scenario validates")
+    let bundled = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/korea-baseline.toml"
+    );
+    let path = std::env::var("BLOODSIM_BENCH_SCENARIO").unwrap_or_else(|_| bundled.into());
+    match scenario::load(std::path::Path::new(&path)) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    }
 }
 
 /// A lot of donations on its way through a lab: (release period, donations, units).

@@ -15,6 +15,8 @@ fn korea(periods: u32) -> bloodsim::scenario::Scenario {
     .unwrap();
     let mut scenario = parse(&text);
     scenario.calendar.periods = periods;
+    // A fortnight's warm-up, so that short cuts still measure most of their periods.
+    scenario.calendar.warm_up_periods = 14.min(periods / 2);
     scenario
 }
 

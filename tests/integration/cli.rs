@@ -186,7 +186,7 @@ fn a_run_estimated_beyond_the_memory_limit_is_refused_before_it_starts() {
     // The output limit too: a century of hourly periods.
     let text = std::fs::read_to_string(korea)
         .unwrap()
-        .replace("horizon_days = 365", "horizon_days = 36500")
+        .replace("horizon_days = 396", "horizon_days = 36500")
         .replace("period_hours = 24", "period_hours = 1");
     let path = dir.path().join("century.toml");
     std::fs::write(&path, text).unwrap();

@@ -39,11 +39,12 @@ const KOREA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/korea-baseli
 /// service's weekly collection review run, at a test build's speed.
 fn short_korea(dir: &std::path::Path) -> std::path::PathBuf {
     let text = std::fs::read_to_string(KOREA).unwrap();
-    assert!(text.contains("horizon_days = 365"));
+    assert!(text.contains("horizon_days = 396") && text.contains("warm_up_days = 31"));
     let path = dir.join("korea-short.toml");
     std::fs::write(
         &path,
-        text.replace("horizon_days = 365", "horizon_days = 28"),
+        text.replace("horizon_days = 396", "horizon_days = 28")
+            .replace("warm_up_days = 31", "warm_up_days = 14"),
     )
     .unwrap();
     path

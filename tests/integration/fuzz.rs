@@ -124,7 +124,9 @@ fn mutated_scenarios_never_panic_or_hang() {
     for case in 0..cases {
         let (name, base) = SCENARIOS[case % SCENARIOS.len()];
         // Korea for four weeks, so that a run of a mutant takes a fraction of a second.
-        let base = base.replace("horizon_days = 365", "horizon_days = 28");
+        let base = base
+            .replace("horizon_days = 396", "horizon_days = 28")
+            .replace("warm_up_days = 31", "warm_up_days = 14");
         let text = mutate(&base, &mut rng);
         let started = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
