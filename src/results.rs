@@ -34,6 +34,12 @@ pub struct Summary {
     pub sites: Vec<SiteInfo>,
     /// Alert bands by days of supply, most severe last (e.g. Korea: attention < 5, ..., serious < 1).
     pub alert_levels: Vec<AlertLevel>,
+    /// Whose days of supply the stages read: `network` (hubs and hospitals) or `hubs`.
+    #[serde(default = "network")]
+    pub alert_stock: String,
+    /// Products the stages apply to (empty in results written before this field: all).
+    #[serde(default)]
+    pub alert_products: Vec<String>,
     /// Emergency event windows, for shading charts. Empty until events exist.
     pub events: Vec<EventWindow>,
     /// One row per product and group, plus a `group = "all"` row per product.
@@ -425,4 +431,8 @@ fn write_csv<T: Serialize>(
         writer.serialize(&row).map_err(io::Error::other)?;
     }
     writer.flush()
+}
+
+fn network() -> String {
+    "network".into()
 }

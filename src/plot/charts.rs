@@ -133,31 +133,47 @@ fn finite_max(values: impl Iterator<Item = f64>) -> Option<f64> {
 }
 
 /// Upper end of the days-of-supply axis: above the highest P95 and the highest alert level.
-fn fan_y_max(data: &ResultsData, series: &[&[Point]]) -> f64 {
+fn fan_y_max(data: &ResultsData, series: &[&[Point]], alerts: bool) -> f64 {
     let top = finite_max(
         series
             .iter()
             .flat_map(|s| s.iter())
             .map(|p| if p.p95.is_finite() { p.p95 } else { p.median() }),
     );
-    let alert = finite_max(data.summary.alert_levels.iter().map(|a| a.below_days));
+    let levels = data.summary.alert_levels.iter().filter(|_| alerts);
+    let alert = finite_max(levels.map(|a| a.below_days));
     let top = top.unwrap_or(1.0).max(alert.unwrap_or(0.0) * 1.1).max(1.0);
     top * 1.08
 }
 
-fn fan_legend(data: &ResultsData, color: RGBColor) -> Vec<Legend> {
+/// Whether alert levels belong on a days-of-supply fan of `product` at a site of `kind`
+/// (`None`: the network).
+fn alerts_on(data: &ResultsData, product: &str, kind: Option<&str>) -> bool {
+    let s = &data.summary;
+    !s.alert_levels.is_empty() && stages_read(&s.alert_stock, &s.alert_products, product, kind)
+}
+
+/// Whether the alert stages read the days of supply a fan shows: the stages apply to the
+/// product (all when none are listed), and when they read the hubs' stock, only a hub's
+/// own fan is that stock.
+fn stages_read(stock: &str, products: &[String], product: &str, kind: Option<&str>) -> bool {
+    let product_staged = products.is_empty() || products.iter().any(|p| p == product);
+    product_staged && (stock != "hubs" || kind == Some("hub"))
+}
+
+fn fan_legend(data: &ResultsData, color: RGBColor, alerts: bool) -> Vec<Legend> {
     let mut legend = vec![
         Legend::Line(color, 2, false, "median".into()),
         Legend::Swatch(color.mix(0.45), "P25–P75".into()),
         Legend::Swatch(color.mix(0.2), "P5–P95".into()),
     ];
-    if !data.summary.alert_levels.is_empty() {
-        legend.push(Legend::Line(
-            ALERT,
-            1,
-            true,
-            "alert level (days of supply)".into(),
-        ));
+    if alerts {
+        let label = if data.summary.alert_stock == "hubs" {
+            "alert level (hub days of supply)"
+        } else {
+            "alert level (days of supply)"
+        };
+        legend.push(Legend::Line(ALERT, 1, true, label.into()));
     }
     legend.extend(window_legend(data));
     legend
@@ -282,7 +298,7 @@ fn draw_fan<DB: DrawingBackend>(
     chart: &mut Chart<'_, DB>,
     points: &[Point],
     color: RGBColor,
-    y_max: f64,
+    (y_max, alerts): (f64, bool),
     compact: bool,
 ) -> DrawResult
 where
@@ -314,7 +330,10 @@ where
         .filter(|p| p.median().is_finite())
         .map(|p| (p.period as f64, clamp(p.median())));
     chart.draw_series(LineSeries::new(median, color.stroke_width(2)))?;
-    draw_alerts(data, chart, y_max, compact)
+    if alerts {
+        draw_alerts(data, chart, y_max, compact)?;
+    }
+    Ok(())
 }
 
 fn draw_alerts<DB: DrawingBackend>(
@@ -402,16 +421,20 @@ where
         .iter()
         .map(|g| data.series(ALL, product, g, Metric::DaysOfSupply))
         .collect();
-    let y_max = fan_y_max(data, &series);
+    let alerts = alerts_on(data, product, None);
+    let y_max = fan_y_max(data, &series, alerts);
     let title = format!(
         "{}: days of supply of {product} by blood group",
         scenario(data)
     );
-    let subtitle = format!(
+    let mut subtitle = format!(
         "Network total over all sites; median and percentile bands over {} replications; same scale in every panel",
         data.summary.run.replications
     );
-    let body = header(root, &title, &subtitle, &fan_legend(data, BLACK))?;
+    if !alerts && data.summary.alert_stock == "hubs" && !data.summary.alert_levels.is_empty() {
+        subtitle.push_str("; alert stages read the hubs' stock (lines on hub panels)");
+    }
+    let body = header(root, &title, &subtitle, &fan_legend(data, BLACK, alerts))?;
     let panels = body.split_evenly(grid(groups.len()));
     for ((group, points), panel) in groups.iter().zip(&series).zip(&panels) {
         let mut chart = time_panel(
@@ -423,7 +446,8 @@ where
             false,
             &axis_number,
         )?;
-        draw_fan(data, &mut chart, points, group_color(group), y_max, false)?;
+        let scale = (y_max, alerts);
+        draw_fan(data, &mut chart, points, group_color(group), scale, false)?;
     }
     Ok(())
 }
@@ -820,7 +844,17 @@ where
         })
         .collect();
     let all_points: Vec<&[Point]> = series.iter().map(|(_, p, _)| *p).collect();
-    let y_max = fan_y_max(data, &all_points);
+    let kind_of = |site: &str| {
+        data.summary
+            .sites
+            .iter()
+            .find(|s| s.name == site)
+            .map_or("", |s| s.kind.as_str())
+    };
+    let any_alerts = series
+        .iter()
+        .any(|(site, _, _)| alerts_on(data, product, Some(kind_of(site))));
+    let y_max = fan_y_max(data, &all_points, any_alerts);
     let any_fallback = series.iter().any(|(_, _, f)| *f);
     let title = format!(
         "{}: days of supply of {product} {group} by site",
@@ -842,16 +876,15 @@ where
         );
     }
     let color = group_color(group);
-    let body = header(root, &title, &subtitle, &fan_legend(data, color))?;
+    let body = header(
+        root,
+        &title,
+        &subtitle,
+        &fan_legend(data, color, any_alerts),
+    )?;
     let panels = body.split_evenly(grid(series.len()));
     for ((site, points, fallback), panel) in series.iter().zip(&panels) {
-        let kind = data
-            .summary
-            .sites
-            .iter()
-            .find(|s| &s.name == *site)
-            .map(|s| s.kind.as_str())
-            .unwrap_or("");
+        let kind = kind_of(site);
         let mut caption = if kind.is_empty() {
             site.to_string()
         } else {
@@ -870,7 +903,8 @@ where
             &axis_number,
         )?;
         let c = if *fallback { BLACK } else { color };
-        draw_fan(data, &mut chart, points, c, y_max, true)?;
+        let alerts = alerts_on(data, product, Some(kind));
+        draw_fan(data, &mut chart, points, c, (y_max, alerts), true)?;
     }
     Ok(())
 }
@@ -887,5 +921,16 @@ mod tests {
         assert_eq!(grid(9), (3, 3));
         assert_eq!(grid(30), (5, 6));
         assert_eq!(grid(0), (1, 1));
+    }
+
+    #[test]
+    fn alert_lines_only_over_the_stock_the_stages_read() {
+        let red = vec!["red_cells".to_string()];
+        assert!(stages_read("network", &[], "platelets", None));
+        assert!(stages_read("network", &red, "red_cells", Some("hospital")));
+        assert!(!stages_read("network", &red, "platelets", None));
+        assert!(stages_read("hubs", &red, "red_cells", Some("hub")));
+        assert!(!stages_read("hubs", &red, "red_cells", None));
+        assert!(!stages_read("hubs", &red, "red_cells", Some("hospital")));
     }
 }

@@ -473,6 +473,19 @@ pub fn summary(
                 below_days: a.below_days,
             })
             .collect(),
+        alert_stock: if scenario.alert_scope.hubs_only {
+            "hubs"
+        } else {
+            "network"
+        }
+        .into(),
+        alert_products: scenario
+            .products
+            .iter()
+            .zip(&scenario.alert_scope.products)
+            .filter(|(_, on)| **on)
+            .map(|(p, _)| p.product.name().to_string())
+            .collect(),
         events: Vec::new(),
         headline: headlines(scenario, totals),
     }

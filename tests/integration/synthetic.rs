@@ -288,6 +288,8 @@ pub fn write_results(dir: &Path, shape: &Shape) {
                 below_days: 1.0,
             },
         ],
+        alert_stock: "network".into(),
+        alert_products: Vec::new(),
         events: if shape.event {
             vec![event.clone()]
         } else {
