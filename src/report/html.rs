@@ -130,7 +130,7 @@ pub fn render_report(data: &ResultsData) -> Result<String, PlotError> {
 
     let _ = writeln!(
         h,
-        "<nav><ul><li><a href=\"#assumptions\">Assumptions</a></li><li><a href=\"#run\">Run</a></li><li><a href=\"#headline\">Headline results</a></li><li><a href=\"#events\">Emergency events</a></li>"
+        "<nav><ul><li><a href=\"#assumptions\">Assumptions</a></li><li><a href=\"#run\">Run</a></li><li><a href=\"#headline\">Headline results</a></li><li><a href=\"#stages\">Alert stages</a></li><li><a href=\"#events\">Emergency events</a></li>"
     );
     for spec in &specs {
         let _ = writeln!(
@@ -234,17 +234,10 @@ pub fn render_report(data: &ResultsData) -> Result<String, PlotError> {
             } else {
                 ""
             };
-            let group = if row.group == ALL {
-                "all groups".to_string()
-            } else {
-                escape(&row.group)
-            };
             let _ = writeln!(
                 h,
-                "<tr{class}><td class=\"l\">{}</td><td class=\"l\">{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(product),
-                swatch(&row.group),
-                group,
+                "<tr{class}>{}<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                row_label(product, row),
                 num(&row.demand),
                 pct(&row.fill_rate),
                 num(&row.units_short),
@@ -256,6 +249,8 @@ pub fn render_report(data: &ResultsData) -> Result<String, PlotError> {
         }
     }
     let _ = writeln!(h, "</table>");
+
+    alert_stages(&mut h, data);
 
     let _ = writeln!(h, "<h2 id=\"events\">Emergency events</h2>");
     if s.events.is_empty() {
@@ -302,6 +297,67 @@ pub fn render_report(data: &ResultsData) -> Result<String, PlotError> {
 }
 
 /// Headline rows grouped by product (summary order), groups in display order with totals last.
+/// Time in each alert stage and P(stage or worse reached), for the products the stages
+/// apply to: what the service's own stage reports would show.
+fn alert_stages(h: &mut String, data: &ResultsData) {
+    let s = &data.summary;
+    let _ = writeln!(h, "<h2 id=\"stages\">Alert stages</h2>");
+    if s.alert_levels.is_empty() {
+        let _ = writeln!(h, "<p>No alert levels in this scenario.</p>");
+        return;
+    }
+    let stock = if s.alert_stock == "hubs" {
+        "the hubs' (blood centres') stock"
+    } else {
+        "the network's stock (hubs and hospitals)"
+    };
+    let _ = writeln!(
+        h,
+        "<p class=\"note\">Days of supply of {stock} against network baseline demand. Each cell: share of measured days in the stage, then the probability of reaching that stage or a worse one in a replication (95% interval in brackets).</p>"
+    );
+    let _ = write!(
+        h,
+        "<table>\n<tr><th class=\"l\">product</th><th class=\"l\">group</th>"
+    );
+    for level in &s.alert_levels {
+        let _ = write!(
+            h,
+            "<th>{} (&lt; {} d)</th>",
+            escape(&level.name),
+            level.below_days
+        );
+    }
+    let _ = writeln!(h, "</tr>");
+    let staged = |p: &str| s.alert_products.is_empty() || s.alert_products.iter().any(|x| x == p);
+    for (product, rows) in headline_by_product(data) {
+        if !staged(product) {
+            continue;
+        }
+        for row in rows {
+            let _ = write!(h, "<tr>{}", row_label(product, row));
+            for (time, reached) in row.time_in_stage.iter().zip(&row.stage_probability) {
+                let _ = write!(h, "<td>{:.1}%; {}</td>", time.mean * 100.0, pct(reached));
+            }
+            let _ = writeln!(h, "</tr>");
+        }
+    }
+    let _ = writeln!(h, "</table>");
+}
+
+/// A table row's product and group cells (the group with its colour swatch).
+fn row_label(product: &str, row: &Headline) -> String {
+    let group = if row.group == ALL {
+        "all groups".to_string()
+    } else {
+        escape(&row.group)
+    };
+    format!(
+        "<td class=\"l\">{}</td><td class=\"l\">{}{group}</td>",
+        escape(product),
+        swatch(&row.group)
+    )
+}
+
 fn headline_by_product(data: &ResultsData) -> Vec<(&str, Vec<&Headline>)> {
     let s = &data.summary;
     let mut products: Vec<&str> = s.products.iter().map(String::as_str).collect();

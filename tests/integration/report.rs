@@ -49,6 +49,11 @@ fn report_is_self_contained_and_escaped() {
     assert_eq!(html.matches("</svg>").count(), specs.len());
     // Headline table: one row per product and group, including totals.
     assert_eq!(html.matches("<tr class=\"total\">").count(), 2);
+    // Alert stages: a column per level, a row per product and group, share of days first.
+    assert!(html.contains("<h2 id=\"stages\">Alert stages</h2>"));
+    assert!(html.contains("<th>attention (&lt; 5 d)</th><th>caution (&lt; 3 d)</th>"));
+    let rows = data.summary.headline.len();
+    assert_eq!(html.matches("<td>30.0%; 100.0%").count(), rows);
 }
 
 #[test]
@@ -64,6 +69,7 @@ fn report_without_events_says_so() {
     .unwrap();
     let html = std::fs::read_to_string(write_report(dir.path()).unwrap()).unwrap();
     assert!(html.contains("No emergency events in this scenario."));
+    assert!(html.contains("href=\"#stages\"") && html.contains("id=\"stages\""));
 }
 
 #[test]

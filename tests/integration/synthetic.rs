@@ -234,8 +234,8 @@ pub fn write_results(dir: &Path, shape: &Shape) {
                 expired: est(40.0, 3.0),
                 outdate_rate: est(0.008 + 0.002 * k, 0.001),
                 mean_days_of_supply: est(base(product, group), 0.2),
-                time_in_stage: vec![],
-                stage_probability: vec![],
+                time_in_stage: [0.3, 0.1, 0.02, 0.0].map(|t| est(t, 0.01)).to_vec(),
+                stage_probability: [1.0, 0.7, 0.2, 0.0].map(|p| est(p, 0.05)).to_vec(),
             });
         }
     }
