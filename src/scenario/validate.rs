@@ -408,7 +408,7 @@ impl Validator<'_> {
                 .key("policy")
                 .key("min_shelf_life_days")
                 .key(product.name());
-            let Some(i) = self.defined_product(&path, product, ctx) else {
+            let Some(i) = self.simulated(&path, product, ctx) else {
                 continue;
             };
             let shelf = specs[i].shelf_life;
@@ -433,7 +433,7 @@ impl Validator<'_> {
         let path = root().key("policy").key("transfers");
         let mut products = vec![false; ctx.products.len()];
         for (k, &product) in raw.products.iter().enumerate() {
-            if let Some(i) = self.defined_product(&path.key("products").index(k), product, ctx) {
+            if let Some(i) = self.simulated(&path.key("products").index(k), product, ctx) {
                 products[i] = true;
             }
         }
@@ -456,26 +456,6 @@ impl Validator<'_> {
             products,
             lead_time: ctx.calendar.hours_to_periods(hours),
         }
-    }
-
-    /// The product's index, or an error at `path` if the scenario does not define it.
-    fn defined_product(
-        &mut self,
-        path: &FieldPath,
-        product: Product,
-        ctx: &Context,
-    ) -> Option<usize> {
-        let i = ctx.product_index(product);
-        if i.is_none() {
-            self.err(
-                path,
-                format!(
-                    "the scenario has no {} product; define [products.{}]",
-                    product, product
-                ),
-            );
-        }
-        i
     }
 
     fn products(
@@ -1077,7 +1057,7 @@ impl Validator<'_> {
         site: SiteId,
         ctx: &Context,
     ) -> Option<DemandStream> {
-        let product = self.defined_product(&path.key("product"), d.product, ctx)?;
+        let product = self.simulated(&path.key("product"), d.product, ctx)?;
         let mix = match &d.group_mix {
             Some(m) => self.group_shares(&path.key("group_mix"), m, ctx.groups),
             None => ctx.demand_mix.clone(),
@@ -1345,7 +1325,7 @@ impl Validator<'_> {
                 );
                 continue;
             }
-            let Some(product) = self.defined_product(&p.key("product"), entry.product, ctx) else {
+            let Some(product) = self.simulated(&p.key("product"), entry.product, ctx) else {
                 continue;
             };
             let demand: Vec<f64> = (0..ctx.groups.count())
@@ -1474,7 +1454,7 @@ impl Validator<'_> {
                 let path = root().key("alert_scope").key("products");
                 let mut on = vec![false; n];
                 for (k, &product) in list.iter().enumerate() {
-                    if let Some(i) = self.defined_product(&path.index(k), product, ctx) {
+                    if let Some(i) = self.simulated(&path.index(k), product, ctx) {
                         on[i] = true;
                     }
                 }

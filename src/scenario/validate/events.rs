@@ -454,14 +454,7 @@ impl Validator<'_> {
         }
         let mut out = Vec::new();
         for (i, &product) in products.iter().enumerate() {
-            match ctx.product_index(product) {
-                Some(k) => out.push(k),
-                None => {
-                    let msg = format!("\"{}\" is not simulated in this scenario", product.name());
-                    self.err(&path.index(i), msg);
-                    return None;
-                }
-            }
+            out.push(self.simulated(&path.index(i), product, ctx)?);
         }
         Some(out)
     }
@@ -663,7 +656,8 @@ impl Validator<'_> {
         None
     }
 
-    /// The index of a product the scenario simulates.
+    /// The index of a product the scenario simulates, or an error at `path` saying how to
+    /// add it.
     pub(super) fn simulated(
         &mut self,
         path: &FieldPath,
@@ -672,7 +666,10 @@ impl Validator<'_> {
     ) -> Option<usize> {
         let index = ctx.product_index(product);
         if index.is_none() {
-            let msg = format!("\"{}\" is not simulated in this scenario", product.name());
+            let name = product.name();
+            let msg = format!(
+                "\"{name}\" is not simulated in this scenario: the scenario has no {name} product; define [products.{name}]"
+            );
             self.err(path, msg);
         }
         index
