@@ -188,6 +188,28 @@ impl Product {
         candidates
     }
 
+    /// RhD-positive red cells an RhD-negative recipient may get when the service switches
+    /// to RhD-positive in a shortage (men and women past childbearing age: facts §3
+    /// [30][31]), most preferred first: same ABO, then group O. Empty for RhD-positive
+    /// recipients, ungrouped scenarios and products where RhD is not matched this way
+    /// (platelets already fall back to RhD-positive; plasma ignores RhD).
+    pub fn rhd_positive_switch(self, system: GroupSystem, recipient: usize) -> Vec<usize> {
+        let red_cells = matches!(self, Product::RedCells | Product::WholeBlood);
+        if system == GroupSystem::Single || !red_cells || ABO_RHD_GROUPS[recipient].rhd_positive {
+            return Vec::new();
+        }
+        let twin = (0..8)
+            .find(|&g| {
+                ABO_RHD_GROUPS[g].abo == ABO_RHD_GROUPS[recipient].abo
+                    && ABO_RHD_GROUPS[g].rhd_positive
+            })
+            .expect("every ABO group has an RhD-positive member");
+        self.preference_order(system, twin)
+            .into_iter()
+            .filter(|&d| ABO_RHD_GROUPS[d].rhd_positive)
+            .collect()
+    }
+
     /// Whether a unit of group `donor` may be issued to a recipient of group `recipient`.
     pub fn compatible(self, system: GroupSystem, donor: usize, recipient: usize) -> bool {
         if system == GroupSystem::Single {
@@ -288,6 +310,29 @@ mod tests {
         // RhD- recipients get every RhD- option before any RhD+ one.
         let first_pos = neg.iter().position(|g| g.ends_with('+')).unwrap();
         assert!(neg[first_pos..].iter().all(|g| g.ends_with('+')));
+    }
+
+    #[test]
+    fn the_rhd_positive_switch_gives_rhd_negative_recipients_abo_compatible_rhd_positive_cells() {
+        let switch = |product: Product, recipient: &str| -> Vec<&str> {
+            product
+                .rhd_positive_switch(GroupSystem::AboRhd, idx(recipient))
+                .into_iter()
+                .map(|g| ABO_RHD_LABELS[g])
+                .collect()
+        };
+        assert_eq!(switch(Product::RedCells, "O-"), ["O+"]);
+        assert_eq!(switch(Product::RedCells, "A-"), ["A+", "O+"]);
+        assert_eq!(switch(Product::RedCells, "B-"), ["B+", "O+"]);
+        assert_eq!(switch(Product::RedCells, "AB-"), ["AB+", "A+", "B+", "O+"]);
+        assert!(switch(Product::RedCells, "A+").is_empty());
+        assert!(switch(Product::Platelets, "A-").is_empty());
+        assert!(switch(Product::Plasma, "O-").is_empty());
+        assert!(
+            Product::RedCells
+                .rhd_positive_switch(GroupSystem::Single, 0)
+                .is_empty()
+        );
     }
 
     #[test]

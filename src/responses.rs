@@ -16,7 +16,8 @@
 //! - **Triggered actions**: when days of supply of a product (network-wide or at one site,
 //!   for all groups or one group) fall below a threshold, an action starts after a delay and
 //!   lasts a duration: a donor appeal (collection up), deferring elective demand, rationing
-//!   hospital orders, or requesting imports. It can trigger again once it has ended.
+//!   hospital orders, switching RhD-negative patients to RhD-positive red cells, or
+//!   requesting imports. It can trigger again once it has ended.
 //!
 //! Days of supply are computed as the recorders compute them ([`crate::alert`]), at the end
 //! of each period, so the service acts on what a planner would see.
@@ -81,6 +82,10 @@ pub enum Action {
     /// Suppliers grant at most `share` of each hospital order for `products` (10 asked, 8
     /// given).
     RationOrders { share: f64, products: Vec<usize> },
+    /// RhD-negative patients whose own and RhD-negative substitutes have run out get
+    /// RhD-positive red cells of `products` for `share` of their missing units (men and
+    /// women past childbearing age; facts §3 [30][31]); NHSBT's amber-phase switch.
+    SwitchToRhdPositive { share: f64, products: Vec<usize> },
     /// Fresh units of `product`, by group, arriving at `site` spread evenly over the
     /// action's duration.
     RequestImports {

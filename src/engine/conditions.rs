@@ -25,6 +25,9 @@ pub struct Conditions {
     pub delivery_delay: Vec<u32>,
     /// Largest share of a hospital's order a supplier grants, by product (rationing).
     pub order_share: Vec<f64>,
+    /// Share of RhD-negative patients' missing units that may be given RhD-positive units,
+    /// by product (0 = no switch).
+    pub rhd_switch_share: Vec<f64>,
 }
 
 impl Conditions {
@@ -38,6 +41,7 @@ impl Conditions {
             to_hub_delay: vec![0; sites],
             delivery_delay: vec![0; sites],
             order_share: vec![1.0; products],
+            rhd_switch_share: vec![0.0; products],
         }
     }
 
@@ -59,6 +63,7 @@ impl Conditions {
         self.to_hub_delay.fill(0);
         self.delivery_delay.fill(0);
         self.order_share.fill(1.0);
+        self.rhd_switch_share.fill(0.0);
     }
 
     /// The multiplier on a hospital's requests for one product.

@@ -53,6 +53,7 @@ pub(super) fn demand<R: Recorder>(
                 t,
                 site: h,
                 product: *p,
+                rhd_switch: conditions.rhd_switch_share[*p],
                 state: &mut *state,
                 flows: &mut *flows,
                 recorder: &mut *recorder,
@@ -104,6 +105,8 @@ struct Issuer<'a, 'm, 's, R> {
     t: u32,
     site: SiteId,
     product: usize,
+    /// Share of RhD-negative shortfalls that may take RhD-positive units now (0 = none).
+    rhd_switch: f64,
     state: &'m mut State,
     flows: &'m mut Flows,
     recorder: &'m mut R,
@@ -194,8 +197,9 @@ fn serve_own_group<R: Recorder>(
     is.issue(g, g, served);
 }
 
-/// Each shortfall sought from compatible groups in preference order; what is still missing
-/// is unmet (if new) and backordered (if the policy says so).
+/// Each shortfall sought from compatible groups in preference order, then (while the
+/// service has switched RhD-negative patients to RhD-positive) its share from RhD-positive
+/// groups; what is still missing is unmet (if new) and backordered (if the policy says so).
 fn substitute<R: Recorder>(is: &mut Issuer<'_, '_, '_, R>, residual: &[Shortfall]) {
     let (model, site, p) = (is.model, is.site, is.product);
     let backorder = model.scenario.unmet_demand == UnmetDemand::Backordered;
@@ -206,18 +210,15 @@ fn substitute<R: Recorder>(is: &mut Issuer<'_, '_, '_, R>, residual: &[Shortfall
     } in residual
     {
         let cell = model.cells.index(site, p, g);
-        let mut missing = need;
-        for &donor in &model.scenario.products[p].preference[g][1..] {
-            if missing == 0 {
-                break;
-            }
-            let donor_cell = model.cells.index(site, p, donor);
-            let got = is.state.inventory.on_hand(donor_cell).min(missing);
-            if got > 0 {
-                is.issue(donor, g, got);
-                is.flows.issued_substituted[cell] += got;
-                missing -= got;
-            }
+        let spec = &model.scenario.products[p];
+        let mut missing = is.substitute_from(g, &spec.preference[g][1..], need);
+        if missing > 0 && is.rhd_switch > 0.0 && !spec.rhd_switch[g].is_empty() {
+            let credit = &mut is.state.rhd_switch_credit[cell];
+            *credit += is.rhd_switch * f64::from(missing);
+            let allowed = (credit.floor() as u32).min(missing);
+            *credit -= f64::from(allowed);
+            let left = is.substitute_from(g, &spec.rhd_switch[g], allowed);
+            missing -= allowed - left;
         }
         if new_request && missing > 0 {
             is.flows.unmet[cell] += missing;
@@ -230,6 +231,28 @@ fn substitute<R: Recorder>(is: &mut Issuer<'_, '_, '_, R>, residual: &[Shortfall
 }
 
 impl<R: Recorder> Issuer<'_, '_, '_, R> {
+    /// Issues up to `need` units to recipient group `g` from `donors` in order; returns
+    /// what is still missing.
+    fn substitute_from(&mut self, g: usize, donors: &[usize], mut need: u32) -> u32 {
+        let (cells, site, p) = (self.model.cells, self.site, self.product);
+        for &donor in donors {
+            if need == 0 {
+                break;
+            }
+            let got = self
+                .state
+                .inventory
+                .on_hand(cells.index(site, p, donor))
+                .min(need);
+            if got > 0 {
+                self.issue(donor, g, got);
+                self.flows.issued_substituted[cells.index(site, p, g)] += got;
+                need -= got;
+            }
+        }
+        need
+    }
+
     /// Issues `units` of group `donor` to patients of group `recipient`, in issuing order.
     fn issue(&mut self, donor: usize, recipient: usize, units: u32) {
         if units == 0 {

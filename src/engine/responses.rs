@@ -43,6 +43,12 @@ pub(super) fn act(
                     conditions.order_share[p] = conditions.order_share[p].min(*share);
                 }
             }
+            Action::SwitchToRhdPositive { share, products } => {
+                for &p in products {
+                    let now = &mut conditions.rhd_switch_share[p];
+                    *now = now.max(*share);
+                }
+            }
             Action::RequestImports {
                 site,
                 product,

@@ -94,6 +94,9 @@ pub struct State {
     pub(super) backlog: Vec<u32>,
     /// Mass-casualty patients' needs not yet due.
     pub(super) urgent: Vec<Urgent>,
+    /// Fraction of a unit carried to the next shortfall under the switch to RhD-positive,
+    /// by recipient cell, so the share switched is exact over time without a random draw.
+    pub(super) rhd_switch_credit: Vec<f64>,
     /// Collection management's factor in force, and the next one with its first period.
     pub(super) collection_factor: f64,
     pub(super) collection_next: Option<(u32, f64)>,
@@ -124,6 +127,7 @@ impl State {
             in_testing: vec![0; n],
             backlog: vec![0; n],
             urgent: Vec::new(),
+            rhd_switch_credit: vec![0.0; n],
             collection_factor: 1.0,
             collection_next: None,
             reviewed_days: None,
@@ -143,6 +147,7 @@ impl State {
         self.in_testing.fill(0);
         self.backlog.fill(0);
         self.urgent.clear();
+        self.rhd_switch_credit.fill(0.0);
         self.collection_factor = 1.0;
         self.collection_next = None;
         self.reviewed_days = None;

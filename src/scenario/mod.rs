@@ -71,6 +71,10 @@ pub struct ProductSpec {
     /// Donor groups each recipient group may receive, most preferred first; just the own
     /// group when substitution is off.
     pub preference: Vec<Vec<usize>>,
+    /// RhD-positive groups each RhD-negative recipient may get while a
+    /// `switch_to_rhd_positive` response is in force, most preferred first (empty when
+    /// none; see [`Product::rhd_positive_switch`](crate::blood::Product::rhd_positive_switch)).
+    pub rhd_switch: Vec<Vec<usize>>,
 }
 
 /// Unit costs, in any one currency.

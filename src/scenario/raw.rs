@@ -138,6 +138,14 @@ pub enum RawAction {
         #[serde(default)]
         products: Vec<Product>,
     },
+    /// RhD-negative patients short of RhD-negative red cells get RhD-positive ones for
+    /// `share` of their missing units; `products` (default: the trigger's) must be red cells
+    /// or whole blood.
+    SwitchToRhdPositive {
+        share: f64,
+        #[serde(default)]
+        products: Vec<Product>,
+    },
     /// `units` of `product` (default: the trigger's) arriving at `site` over the duration.
     RequestImports {
         site: String,

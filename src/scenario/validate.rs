@@ -498,10 +498,14 @@ impl Validator<'_> {
                     RawSubstitution::None => vec![r],
                 })
                 .collect();
+            let rhd_switch = (0..groups.count())
+                .map(|r| product.rhd_positive_switch(groups, r))
+                .collect();
             specs.push(ProductSpec {
                 product,
                 shelf_life,
                 preference,
+                rhd_switch,
             });
         }
         if specs.is_empty() {

@@ -1,5 +1,6 @@
-//! Property tests: on random small networks with random events, units are conserved at every site in every
-//! period, no unit is issued after its expiry, and only compatible units are issued.
+//! Property tests: on random small networks with random events and responses, units are
+//! conserved at every site in every period, no unit is issued after its expiry, and only
+//! compatible units are issued.
 
 use bloodsim::engine::Engine;
 use proptest::prelude::*;
@@ -28,6 +29,9 @@ struct Net {
     /// Days of shelf life a hub ships with (capped below each product's shelf life), and
     /// the transport hours of lateral transfers between hubs, if any.
     shipping: (u32, Option<u32>),
+    /// (action type, below days, parameter): triggered responses of every kind; and whether
+    /// collection is managed.
+    responses: (Vec<(u8, f64, f64)>, bool),
 }
 
 fn net() -> impl Strategy<Value = Net> {
@@ -67,6 +71,10 @@ fn net() -> impl Strategy<Value = Net> {
                         0..4,
                     ),
                     (0u32..3, prop::option::of(0u32..48)),
+                    (
+                        prop::collection::vec((0u8..5, 0.0f64..10.0, 0.0f64..3.0), 0..3),
+                        any::<bool>(),
+                    ),
                 )
             },
         )
@@ -91,6 +99,7 @@ fn net() -> impl Strategy<Value = Net> {
                 initial_days,
                 events,
                 shipping,
+                responses,
             )| Net {
                 abo,
                 period_hours,
@@ -109,6 +118,7 @@ fn net() -> impl Strategy<Value = Net> {
                 initial_days,
                 events,
                 shipping,
+                responses,
             },
         )
 }
@@ -281,6 +291,34 @@ impl Net {
         t += &format!("min_shelf_life_days = {{ {} }}\n", floors.join(", "));
         if let Some(hours) = self.shipping.1 {
             t += &format!("transfers = {{ products = {products:?}, hours = {hours} }}\n");
+        }
+        t + &self.responses_toml()
+    }
+
+    fn responses_toml(&self) -> String {
+        let mut t = String::new();
+        if self.hospitals.iter().all(|h| h.1 <= 0.0) {
+            return t; // No demand: days of supply are undefined.
+        }
+        for &(kind, below, x) in &self.responses.0 {
+            let action = match kind {
+                0 => format!("type = \"donor_appeal\", factor = {}", 1.0 + x),
+                1 => format!("type = \"defer_electives\", factor = {}", x / 3.0),
+                2 => format!("type = \"ration_orders\", share = {}", x / 3.0),
+                3 if self.abo => format!("type = \"switch_to_rhd_positive\", share = {}", x / 3.0),
+                _ => format!(
+                    "type = \"request_imports\", site = \"hub0\", units = {}",
+                    x * 10.0
+                ),
+            };
+            t += &format!(
+                "[[responses]]\nname = \"r\"\nwhen = {{ product = \"red_cells\", below_days = {below} }}\naction = {{ {action} }}\ndelay_days = {}\nduration_days = {}\n",
+                x.floor(),
+                1.0 + 2.0 * x
+            );
+        }
+        if self.responses.1 {
+            t += "[collection_management]\ntarget_days = 4\nreaction = 0.3\nreview_days = 3\ndelay_days = 1\n";
         }
         t
     }

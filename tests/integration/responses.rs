@@ -311,6 +311,117 @@ min_factor = 0.2
     assert!((settled - 5.0).abs() < 1.5, "managed: {settled} days");
 }
 
+/// A hospital whose only patients are A-, with no RhD-negative stock: 12 A+ units, then
+/// O+, and no resupply. A switch to RhD-positive for `share` of the missing units triggers
+/// while A- stock is under a day.
+fn switch_scenario(share: f64) -> Scenario {
+    parse(&format!(
+        r#"
+[scenario]
+name = "switch"
+[time]
+start = 2026-01-05
+horizon_days = 20
+[blood_groups]
+system = "abo_rhd"
+donor_frequencies = {{ "O+" = 0.4, "O-" = 0.1, "A+" = 0.3, "A-" = 0.05, "B+" = 0.1, "B-" = 0.02, "AB+" = 0.02, "AB-" = 0.01 }}
+[products.red_cells]
+shelf_life_days = 42
+[[sites]]
+kind = "supplier"
+name = "import"
+[[sites]]
+kind = "hospital"
+name = "hospital"
+supplied_by = "import"
+  [[sites.demand]]
+  product = "red_cells"
+  requests_per_day = {{ type = "fixed", mean = 10 }}
+  group_mix = {{ "A-" = 1 }}
+[[links]]
+from = "import"
+to = "hospital"
+hours = 0
+[policy.replenishment.red_cells]
+type = "order_up_to"
+units = 0
+[[initial_stock]]
+site = "hospital"
+product = "red_cells"
+units_by_group = {{ "A+" = 12, "O+" = 1000 }}
+[[responses]]
+name = "switch"
+when = {{ product = "red_cells", group = "A-", site = "hospital", below_days = 1 }}
+action = {{ type = "switch_to_rhd_positive", share = {share} }}
+delay_days = 2
+duration_days = 5
+"#
+    ))
+}
+
+/// Units issued per period, by (donor, recipient) group.
+#[derive(Default)]
+struct Issues(Vec<std::collections::BTreeMap<(usize, usize), u32>>);
+
+impl Recorder for Issues {
+    fn period(&mut self, v: &PeriodView<'_>) {
+        self.0.resize_with(v.period as usize + 2, Default::default);
+    }
+
+    fn issue(&mut self, i: bloodsim::record::Issue) {
+        self.0.resize_with(i.period as usize + 1, Default::default);
+        *self.0[i.period as usize]
+            .entry((i.donor, i.recipient))
+            .or_default() += i.units;
+    }
+}
+
+#[test]
+fn the_switch_to_rhd_positive_gives_its_share_of_missing_units_same_abo_first() {
+    // A- stock is always 0, so the switch triggers at the end of day 0 and again each time
+    // it ends: in force on days 3-7, 10-14 and 17-19. With a quarter of 10 missing units a
+    // day switched, the carried fraction makes it 2, 3, 2, 3, ... (exactly 2.5 a day); the
+    // 12 A+ units go first (2+3+2+3+2 in the first window), then O+.
+    let s = switch_scenario(0.25);
+    let group = |label| s.groups.index_of(label).unwrap();
+    let (a_neg, a_pos, o_pos) = (group("A-"), group("A+"), group("O+"));
+    let mut checker = InvariantChecker::new(&s);
+    let mut issues = Issues::default();
+    let mut engine = Engine::new(&s);
+    engine.start(1, 0);
+    let mut active = Vec::new();
+    for t in 0..s.calendar.periods {
+        active.push(engine.state().activations()[0].active(t));
+        engine.step(&mut Both(&mut checker, &mut issues));
+    }
+    checker.assert_complete();
+    let windows: Vec<u32> = (0..20).filter(|&t| active[t as usize]).collect();
+    assert_eq!(windows, [3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 17, 18, 19]);
+    let (mut switched_so_far, mut days_on) = (0u32, 0.0);
+    let mut a_pos_used = 0;
+    for (t, by) in issues.0.iter().take(20).enumerate() {
+        let from = |d| by.get(&(d, a_neg)).copied().unwrap_or(0);
+        let switched = from(a_pos) + from(o_pos);
+        assert_eq!(by.keys().filter(|k| k.1 != a_neg).count(), 0);
+        if active[t] {
+            days_on += 1.0;
+            let due = (days_on * 10.0 * 0.25) as u32 - switched_so_far;
+            assert_eq!(switched, due, "day {t}");
+            switched_so_far += switched;
+        } else {
+            assert_eq!(switched, 0, "day {t}");
+        }
+        assert_eq!(
+            from(o_pos) > 0,
+            a_pos_used == 12 && switched > 0,
+            "day {t}: same ABO first"
+        );
+        a_pos_used += from(a_pos);
+    }
+    assert_eq!(a_pos_used, 12);
+    assert_eq!(switched_so_far, (13.0 * 2.5) as u32);
+}
+
 #[test]
 fn responses_are_validated_with_located_messages() {
     let cases = [
@@ -333,6 +444,14 @@ fn responses_are_validated_with_located_messages() {
         (
             "[collection_management]\ntarget_days = 5\nreaction = 2",
             "collection_management.reaction",
+        ),
+        (
+            "[[responses]]\nname = \"x\"\nwhen = { product = \"red_cells\", below_days = 3 }\naction = { type = \"switch_to_rhd_positive\", share = 0.5 }\nduration_days = 3",
+            "responses[0].action.products`: the switch to RhD-positive applies to red cells or whole blood, and needs `blood_groups.system = \"abo_rhd\"`",
+        ),
+        (
+            "[[responses]]\nname = \"x\"\nwhen = { product = \"red_cells\", below_days = 3 }\naction = { type = \"switch_to_rhd_positive\", share = 1.5 }\nduration_days = 3",
+            "responses[0].action.share",
         ),
     ];
     for (extra, expected) in cases {

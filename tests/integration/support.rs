@@ -2,6 +2,7 @@
 
 use bloodsim::network::Role;
 use bloodsim::record::{Issue, PeriodView, Recorder};
+use bloodsim::responses::Action;
 use bloodsim::scenario::{self, Scenario};
 
 pub fn parse(text: &str) -> Scenario {
@@ -89,6 +90,9 @@ pub struct InvariantChecker<'s> {
     /// Units issued, as the period flows count them: equal to `units_issued` when every
     /// issue was reported (and checked).
     pub units_issued_in_flows: u64,
+    /// Products some response may switch to RhD-positive (RhD-positive units to RhD-negative
+    /// patients are allowed only for them).
+    rhd_switch: Vec<bool>,
 }
 
 impl<'s> InvariantChecker<'s> {
@@ -113,6 +117,13 @@ impl<'s> InvariantChecker<'s> {
             issues_checked: 0,
             units_issued: 0,
             units_issued_in_flows: 0,
+            rhd_switch: (0..scenario.products.len())
+                .map(|p| {
+                    scenario.responses.iter().any(|r| {
+                        matches!(&r.action, Action::SwitchToRhdPositive { products, .. } if products.contains(&p))
+                    })
+                })
+                .collect(),
         }
     }
 }
@@ -193,13 +204,17 @@ impl Recorder for InvariantChecker<'_> {
             i.expiry <= i.period + spec.shelf_life,
             "unit from the future"
         );
+        // RhD-positive red cells to an RhD-negative patient: only under a switch response.
+        let switched =
+            spec.rhd_switch[i.recipient].contains(&i.donor) && self.rhd_switch[i.product];
         assert!(
             spec.product
-                .compatible(self.scenario.groups, i.donor, i.recipient),
+                .compatible(self.scenario.groups, i.donor, i.recipient)
+                || switched,
             "incompatible issue {i:?}"
         );
         assert!(
-            spec.preference[i.recipient].contains(&i.donor),
+            spec.preference[i.recipient].contains(&i.donor) || switched,
             "substitution not allowed by policy: {i:?}"
         );
         assert!(

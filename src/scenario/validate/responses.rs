@@ -182,6 +182,31 @@ impl Validator<'_> {
                     products: products?,
                 })
             }
+            RawAction::SwitchToRhdPositive {
+                share,
+                products: list,
+            } => {
+                let share = self.within(&p.key("share"), *share, 0.0, 1.0, "a share");
+                let products = products(self, list)?;
+                let switchable = |&q: &usize| {
+                    (0..ctx.groups.count()).any(|r| {
+                        !ctx.products[q]
+                            .rhd_positive_switch(ctx.groups, r)
+                            .is_empty()
+                    })
+                };
+                if !products.iter().all(switchable) {
+                    self.err(
+                        &p.key("products"),
+                        "the switch to RhD-positive applies to red cells or whole blood, and needs `blood_groups.system = \"abo_rhd\"`",
+                    );
+                    return None;
+                }
+                Some(Action::SwitchToRhdPositive {
+                    share: share?,
+                    products,
+                })
+            }
             RawAction::RequestImports {
                 site,
                 product,
