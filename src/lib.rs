@@ -10,6 +10,7 @@
 pub mod alert;
 pub mod blood;
 pub mod calendar;
+pub mod compare;
 pub mod demand;
 pub mod engine;
 pub mod events;

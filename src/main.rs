@@ -11,9 +11,11 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
 
+use bloodsim::metrics::TotalsTable;
 use bloodsim::monte_carlo::{self, RunSpec};
+use bloodsim::scenario::Scenario;
 use bloodsim::scenario::limits::MAX_REPLICATIONS;
-use bloodsim::{plot, report, results, scenario};
+use bloodsim::{compare, plot, report, results, scenario};
 
 /// Emergency blood-supply planning simulator.
 #[derive(Parser)]
@@ -29,30 +31,17 @@ enum Command {
     Run {
         /// Scenario file (TOML).
         file: PathBuf,
-        /// Seed (default: the scenario's).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Number of replications (default: the scenario's), 1 to 10,000,000.
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_REPLICATIONS))]
-        replications: Option<u64>,
-        /// Worker threads (default: all cores), 1 to 1024.
-        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=i64::from(MAX_THREADS)))]
-        threads: Option<u16>,
-        /// Refuse to start a run estimated to need more memory than this, in GB.
-        #[arg(long, default_value_t = 8.0)]
-        max_memory_gb: f64,
-        /// Refuse to start a run whose result files are estimated above this size, in GB.
-        #[arg(long, default_value_t = 8.0)]
-        max_output_gb: f64,
-        /// Results directory (default: results/<scenario file name>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// No progress bar.
-        #[arg(long)]
-        quiet: bool,
-        /// Skip the charts and report.html.
-        #[arg(long)]
-        no_plots: bool,
+        #[command(flatten)]
+        options: RunOptions,
+    },
+    /// Run variants of a plan on common random numbers and print their paired differences
+    /// from the first (the base), with 95% confidence intervals.
+    Compare {
+        /// Scenario files (TOML): the base first, then one or more variants.
+        #[arg(num_args = 2.., required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        options: RunOptions,
     },
     /// Redraw the charts and report.html of a results directory without re-running.
     Plot {
@@ -64,6 +53,36 @@ enum Command {
         /// Scenario file (TOML).
         file: PathBuf,
     },
+}
+
+/// How to run replications: shared by `run` and `compare`.
+#[derive(clap::Args)]
+struct RunOptions {
+    /// Seed (default: the scenario's; for `compare`, the base's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Number of replications (default: the scenario's), 1 to 10,000,000.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_REPLICATIONS))]
+    replications: Option<u64>,
+    /// Worker threads (default: all cores), 1 to 1024.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=i64::from(MAX_THREADS)))]
+    threads: Option<u16>,
+    /// Refuse to start a run estimated to need more memory than this, in GB.
+    #[arg(long, default_value_t = 8.0)]
+    max_memory_gb: f64,
+    /// Refuse to start a run whose result files are estimated above this size, in GB.
+    #[arg(long, default_value_t = 8.0)]
+    max_output_gb: f64,
+    /// Results directory (default: results/<scenario file name>, or
+    /// results/compare-<base>-vs-<variant> for `compare`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    /// Skip the charts and report.html.
+    #[arg(long)]
+    no_plots: bool,
 }
 
 /// Exit status for input the user must fix.
@@ -112,75 +131,87 @@ fn run(cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
-        Command::Run {
-            file,
-            seed,
-            replications,
-            threads,
-            out,
-            quiet,
-            no_plots,
-            max_memory_gb,
-            max_output_gb,
-        } => {
-            // Read once: the hash must be of the bytes parsed (a pipe cannot be read twice).
-            let bytes = scenario::read(&file)?;
-            let s = scenario::parse_bytes(&bytes, &file.display().to_string())?
-                .with_run(seed, replications);
-            let out = out.unwrap_or_else(|| default_out(&file));
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads.map_or(0, usize::from))
-                .build()
-                .map_err(|e| Failure::Other(format!("cannot start worker threads: {e}")))?;
-            check_estimate(&s, pool.current_num_threads(), max_memory_gb, max_output_gb)?;
+        Command::Run { file, options } => {
+            let (bytes, s) = load(&file, &options)?;
+            let out = options.out.clone().unwrap_or_else(|| default_out(&file));
+            let pool = pool(&options)?;
+            check_estimate(&[&s], pool.current_num_threads(), &options)?;
             // The results are built aside and swapped in whole; this also checks that `--out`
             // is writable before anything is simulated.
-            let staging = results::Staging::new(&out).map_err(|e| {
-                Failure::Other(format!("cannot write results to {}: {e}", out.display()))
-            })?;
-            interrupt::remove_on_interrupt(staging.dir());
+            let staging = stage(&out)?;
             test_hook("started");
-            let bar = progress_bar(s.replications, quiet);
+            let bar = progress_bar(s.replications, options.quiet);
             let started = Instant::now();
             let output =
                 pool.install(|| monte_carlo::run(&s, RunSpec::from_scenario(&s), &|| bar.inc(1)));
             let wall_seconds = started.elapsed().as_secs_f64();
             bar.finish_and_clear();
-            let meta = report::RunMeta {
-                file: file.display().to_string(),
-                file_sha256: Sha256::digest(&bytes)
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect(),
-                threads: pool.current_num_threads(),
-                wall_seconds,
-            };
-            let summary = report::summary(&s, &output.totals, &output.aggregate, &meta);
-            let approximate = summary.run.approximate_percentiles;
-            if approximate > 0 && !quiet {
-                let reported = output.aggregate.windows() as f64 * report::QUANTILES.len() as f64;
-                eprintln!(
-                    "note: {approximate} of {reported} per-period percentiles ({:.3}%) lie beyond the range set by the first 32 replications and are reported as the floor of a coarser bin (see ARCHITECTURE.md)",
-                    100.0 * approximate as f64 / reported
-                );
-            }
-            test_hook("simulated");
-            let periods = report::period_rows(&s, &output.aggregate);
-            let reps = report::replication_rows(&s, &output.totals);
-            let cannot_write = |e: std::io::Error| {
-                Failure::Other(format!("cannot write results to {}: {e}", out.display()))
-            };
-            results::write_results(staging.dir(), &summary, periods, reps).map_err(cannot_write)?;
-            test_hook("written");
-            if !no_plots {
-                draw(staging.dir())?;
-            }
+            let meta = run_meta(&file, &bytes, pool.current_num_threads(), wall_seconds);
+            let cannot_write = cannot_write(&out);
+            let summary = write_variant(staging.dir(), &s, &output, &meta, &options)?;
             test_hook("drawn");
             staging.commit(test_hook).map_err(cannot_write)?;
             interrupt::forget();
             print!("{}", report::table(&s, &summary.headline, s.replications));
             println!(
                 "results: {} ({wall_seconds:.1} s simulating)",
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Compare { files, options } => {
+            let mut loaded = Vec::with_capacity(files.len());
+            for file in &files {
+                loaded.push(load(file, &options)?);
+            }
+            // Every variant runs the base's seed and replications: pairs line up.
+            let (seed, replications) = (loaded[0].1.seed, loaded[0].1.replications);
+            let scenarios: Vec<Scenario> = loaded
+                .iter()
+                .map(|(_, s)| s.clone().with_run(Some(seed), Some(replications)))
+                .collect();
+            for (file, s) in files.iter().zip(&scenarios).skip(1) {
+                compare::comparable(&scenarios[0], s).map_err(|e| {
+                    Failure::BadInput(format!(
+                        "error: cannot compare {} with the base {}: {e}\n",
+                        file.display(),
+                        files[0].display()
+                    ))
+                })?;
+            }
+            let names = variant_names(&files);
+            let out = options.out.clone().unwrap_or_else(|| {
+                PathBuf::from("results").join(format!("compare-{}", names.join("-vs-")))
+            });
+            let pool = pool(&options)?;
+            let variants: Vec<&Scenario> = scenarios.iter().collect();
+            check_estimate(&variants, pool.current_num_threads(), &options)?;
+            let staging = stage(&out)?;
+            let bar = progress_bar(replications, options.quiet);
+            let started = Instant::now();
+            let spec = RunSpec { seed, replications };
+            let outputs =
+                pool.install(|| monte_carlo::run_variants(&variants, spec, &|| bar.inc(1)));
+            let wall_seconds = started.elapsed().as_secs_f64();
+            bar.finish_and_clear();
+            for (v, output) in outputs.iter().enumerate() {
+                let meta = run_meta(
+                    &files[v],
+                    &loaded[v].0,
+                    pool.current_num_threads(),
+                    wall_seconds,
+                );
+                let dir = staging.dir().join(&names[v]);
+                write_variant(&dir, &scenarios[v], output, &meta, &options)?;
+            }
+            let totals: Vec<&TotalsTable> = outputs.iter().map(|o| &o.totals).collect();
+            let rows = compare::differences(&variants, &names, &totals);
+            results::write_comparison(staging.dir(), &rows).map_err(cannot_write(&out))?;
+            staging.commit(|_| {}).map_err(cannot_write(&out))?;
+            interrupt::forget();
+            print!("{}", compare::table(&names, &rows, replications));
+            println!(
+                "results: {} (comparison.csv, and one results directory per variant; {wall_seconds:.1} s simulating)",
                 out.display()
             );
             Ok(())
@@ -202,28 +233,119 @@ fn draw(dir: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Refuses a run estimated above the memory or output limits, before it starts.
+/// Reads a scenario once (the hash must be of the bytes parsed: a pipe cannot be read
+/// twice) and applies the run options.
+fn load(file: &Path, options: &RunOptions) -> Result<(Vec<u8>, Scenario), Failure> {
+    let bytes = scenario::read(file)?;
+    let s = scenario::parse_bytes(&bytes, &file.display().to_string())?
+        .with_run(options.seed, options.replications);
+    Ok((bytes, s))
+}
+
+fn pool(options: &RunOptions) -> Result<rayon::ThreadPool, Failure> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads.map_or(0, usize::from))
+        .build()
+        .map_err(|e| Failure::Other(format!("cannot start worker threads: {e}")))
+}
+
+/// A results directory built aside (see [`results::Staging`]), removed if interrupted.
+fn stage(out: &Path) -> Result<results::Staging, Failure> {
+    let staging = results::Staging::new(out).map_err(cannot_write(out))?;
+    interrupt::remove_on_interrupt(staging.dir());
+    Ok(staging)
+}
+
+fn cannot_write(out: &Path) -> impl Fn(std::io::Error) -> Failure + '_ {
+    move |e| Failure::Other(format!("cannot write results to {}: {e}", out.display()))
+}
+
+fn run_meta(file: &Path, bytes: &[u8], threads: usize, wall_seconds: f64) -> report::RunMeta {
+    report::RunMeta {
+        file: file.display().to_string(),
+        file_sha256: Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        threads,
+        wall_seconds,
+    }
+}
+
+/// Writes one scenario's results (summary, rows, and unless `--no-plots` charts and
+/// report.html) into `dir`.
+fn write_variant(
+    dir: &Path,
+    s: &Scenario,
+    output: &monte_carlo::RunOutput,
+    meta: &report::RunMeta,
+    options: &RunOptions,
+) -> Result<results::Summary, Failure> {
+    let summary = report::summary(s, &output.totals, &output.aggregate, meta);
+    let approximate = summary.run.approximate_percentiles;
+    if approximate > 0 && !options.quiet {
+        let reported = output.aggregate.windows() as f64 * report::QUANTILES.len() as f64;
+        eprintln!(
+            "note: {approximate} of {reported} per-period percentiles ({:.3}%) lie beyond the range set by the first 32 replications and are reported as the floor of a coarser bin (see ARCHITECTURE.md)",
+            100.0 * approximate as f64 / reported
+        );
+    }
+    test_hook("simulated");
+    let periods = report::period_rows(s, &output.aggregate);
+    let reps = report::replication_rows(s, &output.totals);
+    results::write_results(dir, &summary, periods, reps).map_err(cannot_write(dir))?;
+    test_hook("written");
+    if !options.no_plots {
+        draw(dir)?;
+    }
+    Ok(summary)
+}
+
+/// Each file's stem, made unique (`a`, `a-2`) so each variant has its own directory.
+fn variant_names(files: &[PathBuf]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::with_capacity(files.len());
+    for file in files {
+        let stem = file
+            .file_stem()
+            .map_or("variant".into(), |s| s.to_string_lossy().to_string());
+        let mut name = stem.clone();
+        let mut k = 2;
+        while names.contains(&name) {
+            name = format!("{stem}-{k}");
+            k += 1;
+        }
+        names.push(name);
+    }
+    names
+}
+
+/// Refuses a run estimated above the memory or output limits, before it starts; variants
+/// run together add up.
 fn check_estimate(
-    s: &scenario::Scenario,
+    variants: &[&Scenario],
     threads: usize,
-    max_memory_gb: f64,
-    max_output_gb: f64,
+    options: &RunOptions,
 ) -> Result<(), Failure> {
-    let e = monte_carlo::estimate(s, s.replications, threads);
+    let (max_memory_gb, max_output_gb) = (options.max_memory_gb, options.max_output_gb);
+    let s = variants[0];
+    let (memory, output) = variants.iter().fold((0.0, 0.0), |(m, o), v| {
+        let e = monte_carlo::estimate(v, v.replications, threads);
+        (m + e.memory_bytes, o + e.output_bytes)
+    });
     let gb = |bytes: f64| bytes / 1e9;
-    if gb(e.memory_bytes) > max_memory_gb {
+    if gb(memory) > max_memory_gb {
         return Err(Failure::BadInput(format!(
             "error: this run would need about {:.1} GB of memory ({} of {} on {}), above the limit of {max_memory_gb} GB; lower the replications, horizon or sites, or raise the limit with --max-memory-gb\n",
-            gb(e.memory_bytes),
+            gb(memory),
             plural(s.replications, "replication"),
             plural(u64::from(s.calendar.periods), "period"),
             plural(threads as u64, "thread"),
         )));
     }
-    if gb(e.output_bytes) > max_output_gb {
+    if gb(output) > max_output_gb {
         return Err(Failure::BadInput(format!(
             "error: the result files would take about {:.1} GB ({} of {}), above the limit of {max_output_gb} GB; lower the replications, horizon or sites, or raise the limit with --max-output-gb\n",
-            gb(e.output_bytes),
+            gb(output),
             plural(s.replications, "replication"),
             plural(u64::from(s.calendar.periods), "period"),
         )));

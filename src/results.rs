@@ -17,6 +17,9 @@ pub const SUMMARY_FILE: &str = "summary.json";
 pub const PERIODS_FILE: &str = "periods.csv";
 /// File name of the per-replication totals.
 pub const REPLICATIONS_FILE: &str = "replications.csv";
+/// A comparison's paired differences (`bloodsim compare`), beside one results directory per
+/// variant.
+pub const COMPARISON_FILE: &str = "comparison.csv";
 /// Label used in `site` and `group` columns for a total over all sites or groups.
 pub const ALL: &str = "all";
 
@@ -257,8 +260,8 @@ const BUILDING_TAG: &str = ".building-";
 
 impl Staging {
     /// Creates the directory aside (which checks that the target's parent is writable).
-    /// An existing target must be a results directory (it holds `summary.json`) or empty,
-    /// since the whole of it is replaced.
+    /// An existing target must be a results directory (it holds `summary.json`, or
+    /// `comparison.csv` for a comparison) or empty, since the whole of it is replaced.
     pub fn new(target: &Path) -> io::Result<Staging> {
         let name = target
             .file_name()
@@ -273,9 +276,10 @@ impl Staging {
                 return Err(io::Error::other("it exists and is not a directory"));
             }
             let empty = fs::read_dir(target)?.next().is_none();
-            if !empty && !target.join(SUMMARY_FILE).exists() {
+            let results = [SUMMARY_FILE, COMPARISON_FILE];
+            if !empty && !results.iter().any(|f| target.join(f).exists()) {
                 return Err(io::Error::other(format!(
-                    "it exists and is not a results directory (no {SUMMARY_FILE}); a run replaces its results directory whole, so choose a new or empty directory"
+                    "it exists and is not a results directory (no {SUMMARY_FILE} or {COMPARISON_FILE}); a run replaces its results directory whole, so choose a new or empty directory"
                 )));
             }
         }
@@ -420,6 +424,14 @@ pub fn write_results<S: Serialize>(
     json.push(b'\n');
     // The summary goes last: its presence marks a complete results directory.
     write_atomic(&dir.join(SUMMARY_FILE), &json)
+}
+
+/// Writes a comparison's rows to `dir/comparison.csv`, atomically.
+pub fn write_comparison<T: Serialize>(
+    dir: &Path,
+    rows: impl IntoIterator<Item = T>,
+) -> io::Result<()> {
+    write_atomic_with(&dir.join(COMPARISON_FILE), |w| write_csv(w, rows))
 }
 
 fn write_csv<T: Serialize>(

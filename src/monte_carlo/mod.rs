@@ -87,60 +87,98 @@ impl<'s> Partial<'s> {
 /// The first [`BATCH`] replications are the pilot: once they are done, their on-hand values
 /// (still in the partials' batches) set the histograms' layout, and the rest follow.
 pub fn run(scenario: &Scenario, spec: RunSpec, progress: &(dyn Fn() + Sync)) -> RunOutput {
+    let mut outputs = run_variants(&[scenario], spec, progress);
+    outputs.pop().expect("one output per variant")
+}
+
+/// Runs every replication of every variant on common random numbers: replication `i` of
+/// each variant runs with the same seed and index, in the same worker, one variant after
+/// another (so memory stays one partial per variant per worker, whatever the count).
+/// `progress` is called once per replication of all variants. Each variant's output is
+/// exactly what [`run`] gives for it alone.
+pub fn run_variants(
+    scenarios: &[&Scenario],
+    spec: RunSpec,
+    progress: &(dyn Fn() + Sync),
+) -> Vec<RunOutput> {
     // Every replication's totals go straight to their row: no per-thread copies to merge.
-    let totals = Mutex::new(TotalsTable::with_rows(scenario, spec.replications as usize));
-    let partials: Vec<Mutex<Option<Partial>>> = (0..rayon::current_num_threads())
-        .map(|_| Mutex::new(None))
+    let totals: Vec<Mutex<TotalsTable>> = scenarios
+        .iter()
+        .map(|s| Mutex::new(TotalsTable::with_rows(s, spec.replications as usize)))
         .collect();
-    let replicate = |replications: std::ops::Range<u64>, binning: Option<&Arc<Binning>>| {
+    let partials: Vec<Mutex<Vec<Partial>>> = (0..rayon::current_num_threads())
+        .map(|_| Mutex::new(Vec::new()))
+        .collect();
+    let replicate = |replications: std::ops::Range<u64>, binning: &[Option<Arc<Binning>>]| {
         replications.into_par_iter().for_each(|replication| {
             // Each slot is only ever locked by its own thread (the engine runs no nested
             // parallel work), so the lock is never contended.
             let worker = rayon::current_thread_index().unwrap_or(0) % partials.len();
             let mut slot = partials[worker].lock().unwrap_or_else(|e| e.into_inner());
-            slot.get_or_insert_with(|| Partial::new(scenario, binning))
-                .run(spec.seed, replication, &totals);
+            if slot.is_empty() {
+                for (s, b) in scenarios.iter().zip(binning) {
+                    slot.push(Partial::new(s, b.as_ref()));
+                }
+            }
+            for (partial, totals) in slot.iter_mut().zip(&totals) {
+                partial.run(spec.seed, replication, totals);
+            }
             progress();
         })
     };
     let pilot = spec.replications.min(BATCH as u64);
-    replicate(0..pilot, None);
+    replicate(0..pilot, &vec![None; scenarios.len()]);
     // The layout depends only on the pilot replications, never on which threads ran them.
     let mut slots: Vec<_> = partials
         .iter()
         .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
         .collect();
-    let pilots = slots.iter().filter_map(|slot| slot.as_ref());
-    let binning = Aggregate::pilot_binning(pilots.map(|p| &p.aggregate)).map(Arc::new);
-    if let Some(binning) = &binning {
-        for p in slots.iter_mut().filter_map(|slot| slot.as_mut()) {
-            p.aggregate.set_binning(Arc::clone(binning));
+    let binning: Vec<Option<Arc<Binning>>> = (0..scenarios.len())
+        .map(|v| {
+            let pilots = slots.iter().filter_map(|slot| slot.get(v));
+            Aggregate::pilot_binning(pilots.map(|p| &p.aggregate)).map(Arc::new)
+        })
+        .collect();
+    for slot in slots.iter_mut() {
+        for (p, b) in slot.iter_mut().zip(&binning) {
+            if let Some(b) = b {
+                p.aggregate.set_binning(Arc::clone(b));
+            }
         }
     }
     drop(slots);
-    replicate(pilot..spec.replications, binning.as_ref());
+    replicate(pilot..spec.replications, &binning);
 
-    let mut aggregate: Option<Aggregate> = None;
-    let finished = partials
+    let mut finished: Vec<Vec<Partial>> = partials
         .into_iter()
-        .filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()));
-    for part in finished {
-        // Merge into the first partial rather than a fresh aggregate: one copy fewer.
-        match &mut aggregate {
-            Some(a) => a.merge(part.aggregate),
-            None => aggregate = Some(part.aggregate),
+        .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .filter(|slot| !slot.is_empty())
+        .collect();
+    let mut outputs = Vec::with_capacity(scenarios.len());
+    for (v, totals) in totals.into_iter().enumerate().rev() {
+        let mut aggregate: Option<Aggregate> = None;
+        for slot in &mut finished {
+            let part = slot.pop().expect("one partial per variant");
+            debug_assert_eq!(slot.len(), v);
+            // Merge into the first partial rather than a fresh aggregate: one copy fewer.
+            match &mut aggregate {
+                Some(a) => a.merge(part.aggregate),
+                None => aggregate = Some(part.aggregate),
+            }
         }
+        let mut aggregate = aggregate.unwrap_or_else(|| {
+            // No replications: empty histograms.
+            let mut empty = Aggregate::new(scenarios[v]);
+            let nothing = vec![(u32::MAX, 0); empty.windows()];
+            empty.set_binning(Arc::new(Binning::around(&nothing)));
+            empty
+        });
+        aggregate.flush();
+        let totals = totals.into_inner().unwrap_or_else(|e| e.into_inner());
+        outputs.push(RunOutput { totals, aggregate });
     }
-    let mut aggregate = aggregate.unwrap_or_else(|| {
-        // No replications: empty histograms.
-        let mut empty = Aggregate::new(scenario);
-        let nothing = vec![(u32::MAX, 0); empty.windows()];
-        empty.set_binning(Arc::new(Binning::around(&nothing)));
-        empty
-    });
-    aggregate.flush();
-    let totals = totals.into_inner().unwrap_or_else(|e| e.into_inner());
-    RunOutput { totals, aggregate }
+    outputs.reverse();
+    outputs
 }
 
 /// What a run will need, estimated from the scenario before it starts (see

@@ -261,3 +261,64 @@ fn a_piped_scenario_is_hashed_as_parsed() {
         .collect();
     assert_eq!(summary.scenario.file_sha256, expected);
 }
+
+#[test]
+fn compare_prints_paired_differences_and_writes_one_directory_per_variant() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("cmp");
+    let longer = dir.path().join("longer.toml");
+    let text = std::fs::read_to_string(SCENARIO).unwrap();
+    std::fs::write(
+        &longer,
+        text.replace("horizon_days = 364", "horizon_days = 365"),
+    )
+    .unwrap();
+    let out = bloodsim()
+        .args([
+            "compare",
+            SCENARIO,
+            SCENARIO,
+            "--replications",
+            "5",
+            "--quiet",
+            "--no-plots",
+        ])
+        .arg("--out")
+        .arg(&results)
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("single-hospital-2 vs base \"single-hospital\"")
+            && text.contains("fill_rate"),
+        "{text}"
+    );
+    for file in [
+        "comparison.csv",
+        "single-hospital/summary.json",
+        "single-hospital-2/replications.csv",
+    ] {
+        assert!(results.join(file).exists(), "{file}");
+    }
+    let csv = std::fs::read_to_string(results.join("comparison.csv")).unwrap();
+    assert!(
+        csv.starts_with("variant,product,group,metric,base,value,difference,ci_low,ci_high,pairs"),
+        "{csv}"
+    );
+    // A variant measured over other days cannot be paired: a clear error, nothing written.
+    let refused = dir.path().join("refused");
+    let out = bloodsim()
+        .args(["compare", SCENARIO, longer.to_str().unwrap(), "--quiet"])
+        .arg("--out")
+        .arg(&refused)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("cannot compare")
+            && err.contains("longer.toml")
+            && err.contains("time settings differ"),
+        "{err}"
+    );
+    assert!(!refused.exists());
+}

@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod closed_form;
 mod common_random_numbers;
+mod compare;
 mod determinism;
 mod events;
 mod fuzz;

@@ -1,0 +1,301 @@
+//! Strategy comparison: the paired difference between variants of one plan.
+//!
+//! Variants run on common random numbers ([`crate::monte_carlo::run_variants`]): replication
+//! `i` of every variant draws from the same keyed streams, so where two variants share a
+//! site, its donations, demand and events are the same draws. The difference a planner
+//! reads is then computed replication by replication, `variant(i) - base(i)`, and its 95%
+//! interval comes from the spread of those paired differences, which shared noise does not
+//! widen (a variant compared with itself differs by exactly zero).
+
+use std::fmt::{self, Write};
+
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::{Line, TotalsTable, TotalsView};
+use crate::report::mean_ci;
+use crate::results::{ALL, Estimate};
+use crate::scenario::Scenario;
+
+/// Why two scenarios cannot be compared line by line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incomparable(pub String);
+
+impl fmt::Display for Incomparable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Incomparable {}
+
+/// Checks that `variant` reports the same lines over the same measured time as `base`:
+/// same products in the same order, the same blood groups, alert stages and calendar.
+/// Sites, policies, events and responses may differ: that is what a comparison is for.
+pub fn comparable(base: &Scenario, variant: &Scenario) -> Result<(), Incomparable> {
+    let products =
+        |s: &Scenario| -> Vec<&str> { s.products.iter().map(|p| p.product.name()).collect() };
+    let stages =
+        |s: &Scenario| -> Vec<String> { s.alert_levels.iter().map(|a| a.name.clone()).collect() };
+    let (b, v) = (&base.calendar, &variant.calendar);
+    let checks = [
+        (
+            products(base) == products(variant),
+            format!(
+                "products differ: {:?} vs {:?} (define the same products, in the same order)",
+                products(base),
+                products(variant)
+            ),
+        ),
+        (
+            base.groups == variant.groups,
+            "blood group systems differ (`blood_groups.system`)".to_string(),
+        ),
+        (
+            stages(base) == stages(variant),
+            format!(
+                "alert stages differ: {:?} vs {:?} (`alert_levels`)",
+                stages(base),
+                stages(variant)
+            ),
+        ),
+        (
+            b.start == v.start
+                && b.periods == v.periods
+                && b.warm_up_periods == v.warm_up_periods
+                && b.period_hours == v.period_hours,
+            "time settings differ: give both the same `[time]` start, horizon, warm-up and period"
+                .to_string(),
+        ),
+    ];
+    match checks.into_iter().find(|(ok, _)| !ok) {
+        Some((_, why)) => Err(Incomparable(why)),
+        None => Ok(()),
+    }
+}
+
+/// What is compared, per replication and line (product and group, or all groups).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    FillRate,
+    UnitsShort,
+    /// 1 if any demand went unmet in the replication, else 0: its mean is the shortage
+    /// probability.
+    AnyShortage,
+    Expired,
+    OutdateRate,
+    MeanDaysOfSupply,
+    Cost,
+    /// 1 if days of supply reached alert stage `b` or a more severe one, else 0.
+    StageReached(usize),
+}
+
+impl Measure {
+    /// Every measure for a scenario with `stages` alert stages, in report order.
+    pub fn all(stages: usize) -> Vec<Measure> {
+        let mut all = vec![
+            Measure::FillRate,
+            Measure::UnitsShort,
+            Measure::AnyShortage,
+            Measure::Expired,
+            Measure::OutdateRate,
+            Measure::MeanDaysOfSupply,
+            Measure::Cost,
+        ];
+        all.extend((0..stages).map(Measure::StageReached));
+        all
+    }
+
+    /// The name in `comparison.csv` and the terminal table.
+    pub fn name(self, scenario: &Scenario) -> String {
+        match self {
+            Measure::FillRate => "fill_rate".into(),
+            Measure::UnitsShort => "units_short".into(),
+            Measure::AnyShortage => "shortage_probability".into(),
+            Measure::Expired => "expired".into(),
+            Measure::OutdateRate => "outdate_rate".into(),
+            Measure::MeanDaysOfSupply => "mean_days_of_supply".into(),
+            Measure::Cost => "cost".into(),
+            Measure::StageReached(b) => {
+                format!("P({} or worse)", scenario.alert_levels[b].name)
+            }
+        }
+    }
+
+    /// The value in one replication (NaN where undefined, e.g. a fill rate without demand).
+    fn value(self, scenario: &Scenario, t: TotalsView<'_>, p: usize, g: Option<usize>) -> f64 {
+        let l: &Line = t.line(p, g);
+        let measured = f64::from(scenario.calendar.periods - scenario.calendar.warm_up_periods);
+        let flag = |b: bool| if b { 1.0 } else { 0.0 };
+        match self {
+            Measure::FillRate => l.fill_rate(),
+            Measure::UnitsShort => l.units_short as f64,
+            Measure::AnyShortage => flag(l.units_short > 0),
+            Measure::Expired => l.expired as f64,
+            Measure::OutdateRate => l.outdate_rate(),
+            Measure::MeanDaysOfSupply => l.days_of_supply_sum / measured,
+            Measure::Cost => l.cost(&scenario.costs[p], t.period_days()),
+            Measure::StageReached(b) => flag(t.periods_in_alert(p, g)[b..].iter().any(|&n| n > 0)),
+        }
+    }
+}
+
+/// One row of `comparison.csv`: a measure for one line, in the base and in one variant, and
+/// their paired difference (variant - base) with its 95% interval.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DifferenceRow {
+    pub variant: String,
+    pub product: String,
+    pub group: String,
+    pub metric: String,
+    pub base: f64,
+    pub value: f64,
+    pub difference: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// Replications where the measure is defined in both (e.g. a fill rate needs demand).
+    pub pairs: u64,
+}
+
+impl DifferenceRow {
+    /// Whether the interval excludes zero.
+    pub fn significant(&self) -> bool {
+        self.ci_low > 0.0 || self.ci_high < 0.0
+    }
+}
+
+/// Paired differences of every variant from the first (the base), for every product,
+/// group (and all groups) and measure. `names` and `runs` are in variant order; the
+/// scenarios must be [`comparable`].
+pub fn differences(
+    scenarios: &[&Scenario],
+    names: &[String],
+    runs: &[&TotalsTable],
+) -> Vec<DifferenceRow> {
+    let base = scenarios[0];
+    let groups = base.groups.count();
+    let lines: Vec<Option<usize>> = if groups > 1 {
+        (0..groups).map(Some).chain([None]).collect()
+    } else {
+        vec![None]
+    };
+    let measures = Measure::all(base.alert_levels.len());
+    let mut rows = Vec::new();
+    for v in 1..scenarios.len() {
+        for p in 0..base.products.len() {
+            for &g in &lines {
+                for &m in &measures {
+                    rows.push(paired(
+                        (base, scenarios[v]),
+                        (runs[0], runs[v]),
+                        (p, g, m),
+                        &names[v],
+                    ));
+                }
+            }
+        }
+    }
+    rows
+}
+
+fn paired(
+    (base, variant): (&Scenario, &Scenario),
+    (a, b): (&TotalsTable, &TotalsTable),
+    (p, g, m): (usize, Option<usize>, Measure),
+    name: &str,
+) -> DifferenceRow {
+    let pairs: Vec<(f64, f64)> = a
+        .iter()
+        .zip(b.iter())
+        .map(|(x, y)| (m.value(base, x, p, g), m.value(variant, y, p, g)))
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect();
+    let n = pairs.len() as f64;
+    let mean = |f: fn(&(f64, f64)) -> f64| pairs.iter().map(f).sum::<f64>() / n;
+    let Estimate {
+        mean: difference,
+        ci_low,
+        ci_high,
+    } = mean_ci(pairs.iter().map(|(x, y)| y - x));
+    DifferenceRow {
+        variant: name.to_string(),
+        product: base.products[p].product.name().to_string(),
+        group: g.map_or(ALL.to_string(), |g| base.groups.label(g).to_string()),
+        metric: m.name(base),
+        base: mean(|x| x.0),
+        value: mean(|x| x.1),
+        difference,
+        ci_low,
+        ci_high,
+        pairs: pairs.len() as u64,
+    }
+}
+
+/// The table `bloodsim compare` prints: per variant and product, all groups, every measure;
+/// then the groups whose fill rate or shortage probability differs significantly.
+pub fn table(names: &[String], rows: &[DifferenceRow], replications: u64) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} vs base \"{}\" — {replications} paired replications on common random numbers; difference = variant - base, 95% CI",
+        names[1..].join(", "),
+        names[0]
+    );
+    let header = |out: &mut String| {
+        let _ = writeln!(
+            out,
+            "{:<16} {:<11} {:<5} {:<24} {:>12} {:>12} {:>12} {:>25}",
+            "variant", "product", "group", "metric", "base", "variant", "difference", "95% CI"
+        );
+    };
+    header(&mut out);
+    for r in rows.iter().filter(|r| r.group == ALL) {
+        line(&mut out, r);
+    }
+    let groups: Vec<&DifferenceRow> = rows
+        .iter()
+        .filter(|r| r.group != ALL)
+        .filter(|r| matches!(r.metric.as_str(), "fill_rate" | "shortage_probability"))
+        .filter(|r| r.significant())
+        .collect();
+    if !groups.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nGroups whose fill rate or shortage probability differs (CI excludes 0):"
+        );
+        header(&mut out);
+        for r in groups {
+            line(&mut out, r);
+        }
+    }
+    out
+}
+
+fn line(out: &mut String, r: &DifferenceRow) {
+    let f = |x: f64| {
+        if x.is_nan() {
+            "-".to_string()
+        } else if x.abs() >= 100.0 {
+            format!("{x:.0}")
+        } else {
+            format!("{x:.4}")
+        }
+    };
+    let ci = if r.ci_low.is_nan() {
+        "-".to_string()
+    } else {
+        format!("[{}, {}]", f(r.ci_low), f(r.ci_high))
+    };
+    let _ = writeln!(
+        out,
+        "{:<16} {:<11} {:<5} {:<24} {:>12} {:>12} {:>12} {:>25}{}",
+        r.variant,
+        r.product,
+        r.group,
+        r.metric,
+        f(r.base),
+        f(r.value),
+        f(r.difference),
+        ci,
+        if r.significant() { " *" } else { "" }
+    );
+}
