@@ -190,7 +190,8 @@ impl Product {
 
     /// RhD-positive red cells an RhD-negative recipient may get when the service switches
     /// to RhD-positive in a shortage (men and women past childbearing age: facts §3
-    /// [30][31]), most preferred first: same ABO, then group O. Empty for RhD-positive
+    /// [30][31]), in the preference order of the recipient's RhD-positive twin (same ABO,
+    /// then group O, then for AB the other groups). Empty for RhD-positive
     /// recipients, ungrouped scenarios and products where RhD is not matched this way
     /// (platelets already fall back to RhD-positive; plasma ignores RhD).
     pub fn rhd_positive_switch(self, system: GroupSystem, recipient: usize) -> Vec<usize> {
@@ -324,7 +325,8 @@ mod tests {
         assert_eq!(switch(Product::RedCells, "O-"), ["O+"]);
         assert_eq!(switch(Product::RedCells, "A-"), ["A+", "O+"]);
         assert_eq!(switch(Product::RedCells, "B-"), ["B+", "O+"]);
-        assert_eq!(switch(Product::RedCells, "AB-"), ["AB+", "A+", "B+", "O+"]);
+        // The twin's (AB+) preference order, RhD-positive donors only.
+        assert_eq!(switch(Product::RedCells, "AB-"), ["AB+", "O+", "A+", "B+"]);
         assert!(switch(Product::RedCells, "A+").is_empty());
         assert!(switch(Product::Platelets, "A-").is_empty());
         assert!(switch(Product::Plasma, "O-").is_empty());

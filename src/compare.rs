@@ -299,3 +299,90 @@ fn line(out: &mut String, r: &DifferenceRow) {
         if r.significant() { " *" } else { "" }
     );
 }
+
+/// One row of `sweep.csv`: a headline metric of one setting of a sweep, for one product
+/// and group (or all groups), with its 95% interval.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SweepRow {
+    /// The setting's directory name (`setting-1`, ...).
+    pub setting: String,
+    /// What the setting sets, `path=value` joined by `; `.
+    pub values: String,
+    pub product: String,
+    pub group: String,
+    pub metric: String,
+    pub mean: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+/// The sweep's headline rows: per setting, product and group, the metrics a planner trades
+/// off (fill rate, shortage probability, units short, outdate rate, expired, days of supply).
+pub fn sweep_rows(
+    scenarios: &[&Scenario],
+    settings: &[(String, String)],
+    runs: &[&TotalsTable],
+) -> Vec<SweepRow> {
+    let mut rows = Vec::new();
+    for ((s, (name, values)), totals) in scenarios.iter().zip(settings).zip(runs) {
+        for h in crate::report::headlines(s, totals) {
+            let metrics = [
+                ("fill_rate", h.fill_rate),
+                ("shortage_probability", h.shortage_probability),
+                ("units_short", h.units_short),
+                ("outdate_rate", h.outdate_rate),
+                ("expired", h.expired),
+                ("mean_days_of_supply", h.mean_days_of_supply),
+            ];
+            for (metric, e) in metrics {
+                rows.push(SweepRow {
+                    setting: name.clone(),
+                    values: values.clone(),
+                    product: h.product.clone(),
+                    group: h.group.clone(),
+                    metric: metric.to_string(),
+                    mean: e.mean,
+                    ci_low: e.ci_low,
+                    ci_high: e.ci_high,
+                });
+            }
+        }
+    }
+    rows
+}
+
+/// The table `bloodsim sweep` prints: per setting and product, all groups.
+pub fn sweep_table(rows: &[SweepRow], replications: u64) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "sweep — {replications} replications per setting on common random numbers; means with 95% CI"
+    );
+    let _ = writeln!(
+        out,
+        "{:<11} {:<40} {:<11} {:<22} {:>12} {:>25}",
+        "setting", "values", "product", "metric", "mean", "95% CI"
+    );
+    for r in rows.iter().filter(|r| r.group == ALL) {
+        let f = |x: f64| {
+            if x.is_nan() {
+                "-".to_string()
+            } else if x.abs() >= 100.0 {
+                format!("{x:.0}")
+            } else {
+                format!("{x:.4}")
+            }
+        };
+        let _ = writeln!(
+            out,
+            "{:<11} {:<40} {:<11} {:<22} {:>12} {:>25}",
+            r.setting,
+            r.values,
+            r.product,
+            r.metric,
+            f(r.mean),
+            format!("[{}, {}]", f(r.ci_low), f(r.ci_high))
+        );
+    }
+    out
+}

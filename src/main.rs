@@ -15,6 +15,7 @@ use bloodsim::metrics::TotalsTable;
 use bloodsim::monte_carlo::{self, RunSpec};
 use bloodsim::scenario::Scenario;
 use bloodsim::scenario::limits::MAX_REPLICATIONS;
+use bloodsim::scenario::overrides::{self, Setting};
 use bloodsim::{compare, plot, report, results, scenario};
 
 /// Emergency blood-supply planning simulator.
@@ -40,6 +41,18 @@ enum Command {
         /// Scenario files (TOML): the base first, then one or more variants.
         #[arg(num_args = 2.., required = true)]
         files: Vec<PathBuf>,
+        #[command(flatten)]
+        options: RunOptions,
+    },
+    /// Run a grid of settings of one scenario on common random numbers and print each
+    /// setting's headline metrics.
+    Sweep {
+        /// Scenario file (TOML).
+        file: PathBuf,
+        /// A field and the values to try, e.g. `policy.replenishment.red_cells.days=3,5`
+        /// (repeat for a grid); the field must be written in the file.
+        #[arg(long, required = true, value_name = "PATH=V1,V2,...")]
+        set: Vec<String>,
         #[command(flatten)]
         options: RunOptions,
     },
@@ -164,54 +177,92 @@ fn run(cli: Cli) -> Result<(), Failure> {
             for file in &files {
                 loaded.push(load(file, &options)?);
             }
-            // Every variant runs the base's seed and replications: pairs line up.
-            let (seed, replications) = (loaded[0].1.seed, loaded[0].1.replications);
-            let scenarios: Vec<Scenario> = loaded
-                .iter()
-                .map(|(_, s)| s.clone().with_run(Some(seed), Some(replications)))
-                .collect();
-            for (file, s) in files.iter().zip(&scenarios).skip(1) {
-                compare::comparable(&scenarios[0], s).map_err(|e| {
-                    Failure::BadInput(format!(
-                        "error: cannot compare {} with the base {}: {e}\n",
-                        file.display(),
-                        files[0].display()
-                    ))
-                })?;
-            }
             let names = variant_names(&files);
+            let variants: Vec<Variant> = loaded
+                .iter()
+                .zip(&files)
+                .zip(&names)
+                .map(|(((bytes, scenario), file), name)| Variant {
+                    name: name.clone(),
+                    file,
+                    bytes: bytes.clone(),
+                    scenario: scenario.clone(),
+                })
+                .collect();
             let out = options.out.clone().unwrap_or_else(|| {
                 PathBuf::from("results").join(format!("compare-{}", names.join("-vs-")))
             });
-            let pool = pool(&options)?;
-            let variants: Vec<&Scenario> = scenarios.iter().collect();
-            check_estimate(&variants, pool.current_num_threads(), &options)?;
-            let staging = stage(&out)?;
-            let bar = progress_bar(replications, options.quiet);
-            let started = Instant::now();
-            let spec = RunSpec { seed, replications };
-            let outputs =
-                pool.install(|| monte_carlo::run_variants(&variants, spec, &|| bar.inc(1)));
-            let wall_seconds = started.elapsed().as_secs_f64();
-            bar.finish_and_clear();
-            for (v, output) in outputs.iter().enumerate() {
-                let meta = run_meta(
-                    &files[v],
-                    &loaded[v].0,
-                    pool.current_num_threads(),
-                    wall_seconds,
-                );
-                let dir = staging.dir().join(&names[v]);
-                write_variant(&dir, &scenarios[v], output, &meta, &options)?;
-            }
-            let totals: Vec<&TotalsTable> = outputs.iter().map(|o| &o.totals).collect();
-            let rows = compare::differences(&variants, &names, &totals);
-            results::write_comparison(staging.dir(), &rows).map_err(cannot_write(&out))?;
+            let (staging, outputs, wall_seconds) = run_variants(variants, &out, &options)?;
+            let rows = compare::differences(&outputs.scenarios(), &names, &outputs.totals());
+            results::write_rows(staging.dir(), results::COMPARISON_FILE, &rows)
+                .map_err(cannot_write(&out))?;
             staging.commit(|_| {}).map_err(cannot_write(&out))?;
             interrupt::forget();
-            print!("{}", compare::table(&names, &rows, replications));
+            print!("{}", compare::table(&names, &rows, outputs.replications()));
             println!(
                 "results: {} (comparison.csv, and one results directory per variant; {wall_seconds:.1} s simulating)",
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Sweep { file, set, options } => {
+            let bytes = scenario::read(&file)?;
+            let name = file.display().to_string();
+            let text = std::str::from_utf8(&bytes).map_err(|_| {
+                Failure::BadInput(format!("error: {name}: the file is not UTF-8 text\n"))
+            })?;
+            let bad = |e: overrides::SettingError| Failure::BadInput(format!("error: {e}\n"));
+            let settings: Vec<Setting> = set
+                .iter()
+                .map(|a| Setting::parse(a))
+                .collect::<Result<_, _>>()
+                .map_err(bad)?;
+            let mut variants = Vec::new();
+            for (i, point) in grid(&settings).into_iter().enumerate() {
+                let pairs: Vec<(&str, &str)> = point
+                    .iter()
+                    .map(|(p, v)| (p.as_str(), v.as_str()))
+                    .collect();
+                let edited = overrides::apply(text, &pairs).map_err(bad)?;
+                let scenario =
+                    scenario::parse(&edited, &name)?.with_run(options.seed, options.replications);
+                let values: Vec<String> = point.iter().map(|(p, v)| format!("{p}={v}")).collect();
+                variants.push((
+                    format!("setting-{}", i + 1),
+                    values.join("; "),
+                    edited,
+                    scenario,
+                ));
+            }
+            let labels: Vec<(String, String)> = variants
+                .iter()
+                .map(|(n, v, ..)| (n.clone(), v.clone()))
+                .collect();
+            let variants: Vec<Variant> = variants
+                .into_iter()
+                .map(|(name, _, edited, scenario)| Variant {
+                    name,
+                    file: &file,
+                    bytes: edited.into_bytes(),
+                    scenario,
+                })
+                .collect();
+            let out = options.out.clone().unwrap_or_else(|| {
+                let stem = default_out(&file);
+                stem.with_file_name(format!(
+                    "sweep-{}",
+                    stem.file_name().map_or("".into(), |n| n.to_string_lossy())
+                ))
+            });
+            let (staging, outputs, wall_seconds) = run_variants(variants, &out, &options)?;
+            let rows = compare::sweep_rows(&outputs.scenarios(), &labels, &outputs.totals());
+            results::write_rows(staging.dir(), results::SWEEP_FILE, &rows)
+                .map_err(cannot_write(&out))?;
+            staging.commit(|_| {}).map_err(cannot_write(&out))?;
+            interrupt::forget();
+            print!("{}", compare::sweep_table(&rows, outputs.replications()));
+            println!(
+                "results: {} (sweep.csv, and one results directory per setting; {wall_seconds:.1} s simulating)",
                 out.display()
             );
             Ok(())
@@ -299,6 +350,100 @@ fn write_variant(
         draw(dir)?;
     }
     Ok(summary)
+}
+
+/// One scenario of a comparison or sweep, with where it came from.
+struct Variant<'a> {
+    name: String,
+    file: &'a Path,
+    /// The text simulated (for a sweep setting, the file with its values put in), hashed
+    /// into its summary.
+    bytes: Vec<u8>,
+    scenario: Scenario,
+}
+
+/// The variants and what their runs produced, in variant order.
+struct Outputs<'a> {
+    variants: Vec<Variant<'a>>,
+    runs: Vec<monte_carlo::RunOutput>,
+}
+
+impl Outputs<'_> {
+    fn scenarios(&self) -> Vec<&Scenario> {
+        self.variants.iter().map(|v| &v.scenario).collect()
+    }
+
+    fn totals(&self) -> Vec<&TotalsTable> {
+        self.runs.iter().map(|o| &o.totals).collect()
+    }
+
+    fn replications(&self) -> u64 {
+        self.variants[0].scenario.replications
+    }
+}
+
+/// Runs the variants on common random numbers (the first's seed and replications for all,
+/// so pairs line up), after checking they report the same lines, and writes each one's
+/// results directory under a staging directory for `out`.
+fn run_variants<'a>(
+    mut variants: Vec<Variant<'a>>,
+    out: &Path,
+    options: &RunOptions,
+) -> Result<(results::Staging, Outputs<'a>, f64), Failure> {
+    let (seed, replications) = (variants[0].scenario.seed, variants[0].scenario.replications);
+    for v in &mut variants {
+        v.scenario = v.scenario.clone().with_run(Some(seed), Some(replications));
+    }
+    for v in &variants[1..] {
+        compare::comparable(&variants[0].scenario, &v.scenario).map_err(|e| {
+            Failure::BadInput(format!(
+                "error: cannot compare {} ({}) with {} ({}): {e}\n",
+                v.name,
+                v.file.display(),
+                variants[0].name,
+                variants[0].file.display()
+            ))
+        })?;
+    }
+    let pool = pool(options)?;
+    let scenarios: Vec<&Scenario> = variants.iter().map(|v| &v.scenario).collect();
+    check_estimate(&scenarios, pool.current_num_threads(), options)?;
+    let staging = stage(out)?;
+    let bar = progress_bar(replications, options.quiet);
+    let started = Instant::now();
+    let spec = RunSpec { seed, replications };
+    let runs = pool.install(|| monte_carlo::run_variants(&scenarios, spec, &|| bar.inc(1)));
+    let wall_seconds = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    for (v, output) in variants.iter().zip(&runs) {
+        let meta = run_meta(v.file, &v.bytes, pool.current_num_threads(), wall_seconds);
+        write_variant(
+            &staging.dir().join(&v.name),
+            &v.scenario,
+            output,
+            &meta,
+            options,
+        )?;
+    }
+    Ok((staging, Outputs { variants, runs }, wall_seconds))
+}
+
+/// Every combination of the settings' values, the first setting varying slowest.
+fn grid(settings: &[Setting]) -> Vec<Vec<(String, String)>> {
+    let mut points: Vec<Vec<(String, String)>> = vec![Vec::new()];
+    for s in settings {
+        points = points
+            .into_iter()
+            .flat_map(|point| {
+                s.values.iter().map(move |v| {
+                    let mut next = point.clone();
+                    next.push((s.path.clone(), v.clone()));
+                    next
+                })
+            })
+            .collect();
+    }
+    points
 }
 
 /// Each file's stem, made unique (`a`, `a-2`) so each variant has its own directory.

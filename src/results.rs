@@ -20,6 +20,9 @@ pub const REPLICATIONS_FILE: &str = "replications.csv";
 /// A comparison's paired differences (`bloodsim compare`), beside one results directory per
 /// variant.
 pub const COMPARISON_FILE: &str = "comparison.csv";
+/// A sweep's headline metrics by setting (`bloodsim sweep`), beside one results directory
+/// per setting.
+pub const SWEEP_FILE: &str = "sweep.csv";
 /// Label used in `site` and `group` columns for a total over all sites or groups.
 pub const ALL: &str = "all";
 
@@ -261,7 +264,7 @@ const BUILDING_TAG: &str = ".building-";
 impl Staging {
     /// Creates the directory aside (which checks that the target's parent is writable).
     /// An existing target must be a results directory (it holds `summary.json`, or
-    /// `comparison.csv` for a comparison) or empty, since the whole of it is replaced.
+    /// `comparison.csv` or `sweep.csv`) or empty, since the whole of it is replaced.
     pub fn new(target: &Path) -> io::Result<Staging> {
         let name = target
             .file_name()
@@ -276,7 +279,7 @@ impl Staging {
                 return Err(io::Error::other("it exists and is not a directory"));
             }
             let empty = fs::read_dir(target)?.next().is_none();
-            let results = [SUMMARY_FILE, COMPARISON_FILE];
+            let results = [SUMMARY_FILE, COMPARISON_FILE, SWEEP_FILE];
             if !empty && !results.iter().any(|f| target.join(f).exists()) {
                 return Err(io::Error::other(format!(
                     "it exists and is not a results directory (no {SUMMARY_FILE} or {COMPARISON_FILE}); a run replaces its results directory whole, so choose a new or empty directory"
@@ -426,12 +429,13 @@ pub fn write_results<S: Serialize>(
     write_atomic(&dir.join(SUMMARY_FILE), &json)
 }
 
-/// Writes a comparison's rows to `dir/comparison.csv`, atomically.
-pub fn write_comparison<T: Serialize>(
+/// Writes rows to `dir/file` as CSV, atomically (`comparison.csv`, `sweep.csv`).
+pub fn write_rows<T: Serialize>(
     dir: &Path,
+    file: &str,
     rows: impl IntoIterator<Item = T>,
 ) -> io::Result<()> {
-    write_atomic_with(&dir.join(COMPARISON_FILE), |w| write_csv(w, rows))
+    write_atomic_with(&dir.join(file), |w| write_csv(w, rows))
 }
 
 fn write_csv<T: Serialize>(

@@ -7,6 +7,7 @@
 
 mod error;
 pub mod limits;
+pub mod overrides;
 mod raw;
 mod validate;
 

@@ -322,3 +322,89 @@ fn compare_prints_paired_differences_and_writes_one_directory_per_variant() {
     );
     assert!(!refused.exists());
 }
+
+#[test]
+fn a_sweep_setting_equals_a_run_of_the_file_with_that_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = dir.path().join("sweep");
+    let out = bloodsim()
+        .args([
+            "sweep",
+            SCENARIO,
+            "--replications",
+            "6",
+            "--quiet",
+            "--no-plots",
+        ])
+        .args(["--set", "policy.replenishment.red_cells.units=50,70"])
+        .args(["--set", "policy.issuing=fifo,lifo"])
+        .arg("--out")
+        .arg(&sweep)
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("policy.replenishment.red_cells.units=70; policy.issuing=\"lifo\""),
+        "{text}"
+    );
+    let csv = std::fs::read_to_string(sweep.join("sweep.csv")).unwrap();
+    assert!(csv.contains("setting-4,"), "four settings: {csv}");
+    // Setting 3 (units 70, FIFO) against a run of the file edited by hand.
+    let edited = dir.path().join("edited.toml");
+    let original = std::fs::read_to_string(SCENARIO).unwrap();
+    std::fs::write(
+        &edited,
+        original.replace("units = 60\nreview_every", "units = 70\nreview_every"),
+    )
+    .unwrap();
+    let run = dir.path().join("run");
+    bloodsim()
+        .args([
+            "run",
+            edited.to_str().unwrap(),
+            "--replications",
+            "6",
+            "--quiet",
+            "--no-plots",
+        ])
+        .arg("--out")
+        .arg(&run)
+        .assert()
+        .success();
+    for file in ["replications.csv", "periods.csv"] {
+        let a = std::fs::read(sweep.join("setting-3").join(file)).unwrap();
+        let b = std::fs::read(run.join(file)).unwrap();
+        assert!(a == b, "{file} differs");
+    }
+    // A path the file does not have is refused before anything runs.
+    let refused = dir.path().join("refused");
+    let out = bloodsim()
+        .args([
+            "sweep",
+            SCENARIO,
+            "--set",
+            "policy.replenishment.red_cells.level=3",
+        ])
+        .arg("--out")
+        .arg(&refused)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("no field `level`"), "{err}");
+    assert!(!refused.exists());
+    // A value of the wrong type is a located scenario error.
+    let out = bloodsim()
+        .args([
+            "sweep",
+            SCENARIO,
+            "--set",
+            "policy.replenishment.red_cells.units=many",
+        ])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("single-hospital.toml:") && err.contains("units"),
+        "{err}"
+    );
+}
