@@ -240,16 +240,17 @@ pub fn table(names: &[String], rows: &[DifferenceRow], replications: u64) -> Str
         names[1..].join(", "),
         names[0]
     );
+    let width = names.iter().map(String::len).max().unwrap_or(0).max(7);
     let header = |out: &mut String| {
         let _ = writeln!(
             out,
-            "{:<16} {:<11} {:<5} {:<24} {:>12} {:>12} {:>12} {:>25}",
+            "{:<width$} {:<11} {:<5} {:<24} {:>12} {:>12} {:>12} {:>25}",
             "variant", "product", "group", "metric", "base", "variant", "difference", "95% CI"
         );
     };
     header(&mut out);
     for r in rows.iter().filter(|r| r.group == ALL) {
-        line(&mut out, r);
+        line(&mut out, r, width);
     }
     let groups: Vec<&DifferenceRow> = rows
         .iter()
@@ -264,13 +265,13 @@ pub fn table(names: &[String], rows: &[DifferenceRow], replications: u64) -> Str
         );
         header(&mut out);
         for r in groups {
-            line(&mut out, r);
+            line(&mut out, r, width);
         }
     }
     out
 }
 
-fn line(out: &mut String, r: &DifferenceRow) {
+fn line(out: &mut String, r: &DifferenceRow, width: usize) {
     let f = |x: f64| {
         if x.is_nan() {
             "-".to_string()
@@ -287,7 +288,7 @@ fn line(out: &mut String, r: &DifferenceRow) {
     };
     let _ = writeln!(
         out,
-        "{:<16} {:<11} {:<5} {:<24} {:>12} {:>12} {:>12} {:>25}{}",
+        "{:<width$} {:<11} {:<5} {:<24} {:>12} {:>12} {:>12} {:>25}{}",
         r.variant,
         r.product,
         r.group,

@@ -214,3 +214,25 @@ fn scenarios_that_report_different_lines_are_refused() {
     assert!(err.contains("time settings differ"), "{err}");
     assert!(compare::comparable(&a, &plan(5.0)).is_ok());
 }
+
+#[test]
+fn the_bundled_centralisation_variants_pair_up_site_by_site() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let load = |f: &str| bloodsim::scenario::load(&dir.join(f)).unwrap();
+    let (regional, central) = (
+        load("centralisation-regional.toml"),
+        load("centralisation-central.toml"),
+    );
+    compare::comparable(&regional, &central).unwrap();
+    // Common random numbers by name: every donor session and hospital is in both.
+    let names = |s: &Scenario, labs: bool| -> Vec<String> {
+        s.sites
+            .iter()
+            .filter(|x| labs == matches!(x.role, bloodsim::network::Role::Lab(_)))
+            .map(|x| x.name.clone())
+            .collect()
+    };
+    assert_eq!(names(&regional, false), names(&central, false));
+    assert_eq!(names(&central, true), ["Central lab"]);
+    assert_eq!(names(&regional, true).len(), 3);
+}
