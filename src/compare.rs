@@ -164,7 +164,7 @@ impl DifferenceRow {
 }
 
 /// Paired differences of every variant from the first (the base), for every product,
-/// group (and all groups) and measure. `names` and `runs` are in variant order; the
+/// group (and all groups) and measure (alert stages only for the products they read). `names` and `runs` are in variant order; the
 /// scenarios must be [`comparable`].
 pub fn differences(
     scenarios: &[&Scenario],
@@ -182,8 +182,13 @@ pub fn differences(
     let mut rows = Vec::new();
     for v in 1..scenarios.len() {
         for p in 0..base.products.len() {
+            // Alert stages only for products they read (`[alert_scope]`).
+            let staged = base.alert_scope.products[p];
+            let measures = measures
+                .iter()
+                .filter(|m| staged || !matches!(m, Measure::StageReached(_)));
             for &g in &lines {
-                for &m in &measures {
+                for &m in measures.clone() {
                     rows.push(paired(
                         (base, scenarios[v]),
                         (runs[0], runs[v]),
