@@ -276,16 +276,18 @@ pub fn table(names: &[String], rows: &[DifferenceRow], replications: u64) -> Str
     out
 }
 
+/// A value in the terminal tables: `-` when undefined, whole above 100, else 4 decimals.
+fn f(x: f64) -> String {
+    if x.is_nan() {
+        "-".to_string()
+    } else if x.abs() >= 100.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
 fn line(out: &mut String, r: &DifferenceRow, width: usize) {
-    let f = |x: f64| {
-        if x.is_nan() {
-            "-".to_string()
-        } else if x.abs() >= 100.0 {
-            format!("{x:.0}")
-        } else {
-            format!("{x:.4}")
-        }
-    };
     let ci = if r.ci_low.is_nan() {
         "-".to_string()
     } else {
@@ -370,15 +372,6 @@ pub fn sweep_table(rows: &[SweepRow], replications: u64) -> String {
         "setting", "values", "product", "metric", "mean", "95% CI"
     );
     for r in rows.iter().filter(|r| r.group == ALL) {
-        let f = |x: f64| {
-            if x.is_nan() {
-                "-".to_string()
-            } else if x.abs() >= 100.0 {
-                format!("{x:.0}")
-            } else {
-                format!("{x:.4}")
-            }
-        };
         let _ = writeln!(
             out,
             "{:<11} {:<40} {:<11} {:<22} {:>12} {:>25}",

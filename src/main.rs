@@ -217,7 +217,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 .map(|a| Setting::parse(a))
                 .collect::<Result<_, _>>()
                 .map_err(bad)?;
-            let mut variants = Vec::new();
+            // Per setting: its name and what it sets (for sweep.csv), and the scenario.
+            let (mut labels, mut variants) = (Vec::new(), Vec::new());
             for (i, point) in grid(&settings).into_iter().enumerate() {
                 let pairs: Vec<(&str, &str)> = point
                     .iter()
@@ -227,26 +228,15 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 let scenario =
                     scenario::parse(&edited, &name)?.with_run(options.seed, options.replications);
                 let values: Vec<String> = point.iter().map(|(p, v)| format!("{p}={v}")).collect();
-                variants.push((
-                    format!("setting-{}", i + 1),
-                    values.join("; "),
-                    edited,
-                    scenario,
-                ));
-            }
-            let labels: Vec<(String, String)> = variants
-                .iter()
-                .map(|(n, v, ..)| (n.clone(), v.clone()))
-                .collect();
-            let variants: Vec<Variant> = variants
-                .into_iter()
-                .map(|(name, _, edited, scenario)| Variant {
-                    name,
+                let setting = format!("setting-{}", i + 1);
+                labels.push((setting.clone(), values.join("; ")));
+                variants.push(Variant {
+                    name: setting,
                     file: &file,
                     bytes: edited.into_bytes(),
                     scenario,
-                })
-                .collect();
+                });
+            }
             let out = options.out.clone().unwrap_or_else(|| {
                 let stem = default_out(&file);
                 stem.with_file_name(format!(
