@@ -12,6 +12,8 @@ use std::fmt::{self, Write};
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::{Line, TotalsTable, TotalsView};
+use crate::monte_carlo::paired::{PairedSums, mean_interval};
+use crate::network::Role;
 use crate::report::mean_ci;
 use crate::results::{ALL, Estimate};
 use crate::scenario::Scenario;
@@ -85,6 +87,10 @@ pub enum Measure {
     OutdateRate,
     MeanDaysOfSupply,
     Cost,
+    /// Units moved by road (see `metrics`).
+    UnitsMoved,
+    /// Mean hours from donation until a released unit reaches its hub.
+    HoursToHub,
     /// 1 if days of supply reached alert stage `b` or a more severe one, else 0.
     StageReached(usize),
 }
@@ -100,6 +106,8 @@ impl Measure {
             Measure::OutdateRate,
             Measure::MeanDaysOfSupply,
             Measure::Cost,
+            Measure::UnitsMoved,
+            Measure::HoursToHub,
         ];
         all.extend((0..stages).map(Measure::StageReached));
         all
@@ -115,6 +123,8 @@ impl Measure {
             Measure::OutdateRate => "outdate_rate".into(),
             Measure::MeanDaysOfSupply => "mean_days_of_supply".into(),
             Measure::Cost => "cost".into(),
+            Measure::UnitsMoved => "units_moved".into(),
+            Measure::HoursToHub => "hours_donation_to_hub".into(),
             Measure::StageReached(b) => {
                 format!("P({} or worse)", scenario.alert_levels[b].name)
             }
@@ -134,6 +144,8 @@ impl Measure {
             Measure::OutdateRate => l.outdate_rate(),
             Measure::MeanDaysOfSupply => l.days_of_supply_sum / measured,
             Measure::Cost => l.cost(&scenario.costs[p], t.period_days()),
+            Measure::UnitsMoved => l.moved as f64,
+            Measure::HoursToHub => l.hours_to_hub(f64::from(scenario.calendar.period_hours)),
             Measure::StageReached(b) => flag(t.periods_in_alert(p, g)[b..].iter().any(|&n| n > 0)),
         }
     }
@@ -179,14 +191,18 @@ pub fn differences(
         vec![None]
     };
     let measures = Measure::all(base.alert_levels.len());
+    let has_labs = base.sites.iter().any(|s| matches!(s.role, Role::Lab(_)));
     let mut rows = Vec::new();
     for v in 1..scenarios.len() {
         for p in 0..base.products.len() {
-            // Alert stages only for products they read (`[alert_scope]`).
+            // Alert stages only for products they read (`[alert_scope]`), time to the hub
+            // only where labs release.
             let staged = base.alert_scope.products[p];
-            let measures = measures
-                .iter()
-                .filter(|m| staged || !matches!(m, Measure::StageReached(_)));
+            let measures = measures.iter().filter(|m| match m {
+                Measure::StageReached(_) => staged,
+                Measure::HoursToHub => has_labs,
+                _ => true,
+            });
             for &g in &lines {
                 for &m in measures.clone() {
                     rows.push(paired(
@@ -384,4 +400,71 @@ pub fn sweep_table(rows: &[SweepRow], replications: u64) -> String {
         );
     }
     out
+}
+
+/// One row of `differences_by_period.csv`: in one period, the mean paired difference
+/// (variant - base) of a network measure for one product, with its 95% interval.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PeriodDifferenceRow {
+    pub variant: String,
+    pub period: u32,
+    /// ISO 8601 date-time of the start of the period.
+    pub time: String,
+    pub product: String,
+    /// `days_of_supply` (network units on hand / baseline demand per day) or
+    /// `shortage_probability` (some demand unmet in the period).
+    pub metric: String,
+    pub difference: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+/// Rows of `differences_by_period.csv` from the paired sums of [`monte_carlo::run_paired`],
+/// every variant after the base, product and period.
+///
+/// [`monte_carlo::run_paired`]: crate::monte_carlo::run_paired
+pub fn period_differences(
+    base: &Scenario,
+    names: &[String],
+    sums: &PairedSums,
+) -> Vec<PeriodDifferenceRow> {
+    let periods = base.calendar.periods;
+    let n = sums.replications;
+    let mut rows = Vec::new();
+    for (v, name) in names.iter().enumerate().skip(1) {
+        for p in 0..sums.products {
+            let product = base.products[p].product.name();
+            let per_day = base.baseline_per_day(None, p, None);
+            let days = if per_day > 0.0 {
+                1.0 / per_day
+            } else {
+                f64::NAN
+            };
+            for period in 0..periods {
+                let k = period as usize * sums.products + p;
+                let time = base
+                    .calendar
+                    .period_start(period)
+                    .format("%Y-%m-%dT%H:%M")
+                    .to_string();
+                for (metric, cell, scale) in [
+                    ("days_of_supply", sums.stock[v - 1][k], days),
+                    ("shortage_probability", sums.short[v - 1][k], 1.0),
+                ] {
+                    let (difference, ci_low, ci_high) = mean_interval(cell, n, scale);
+                    rows.push(PeriodDifferenceRow {
+                        variant: name.clone(),
+                        period,
+                        time: time.clone(),
+                        product: product.to_string(),
+                        metric: metric.to_string(),
+                        difference,
+                        ci_low,
+                        ci_high,
+                    });
+                }
+            }
+        }
+    }
+    rows
 }

@@ -175,7 +175,7 @@ impl Inventory {
     /// Takes up to `want` units of the oldest (or newest) expiry that may hold stock, and
     /// moves that end's hint past it once empty: (expiry, units taken). Leaves `on_hand`
     /// to the caller.
-    #[inline]
+    #[inline(always)]
     fn take_from_end(&mut self, cell: usize, want: u32, oldest_first: bool) -> (u32, u32) {
         let e = if oldest_first {
             self.oldest[cell]

@@ -38,8 +38,9 @@ enum Command {
     /// Run variants of a plan on common random numbers and print their paired differences
     /// from the first (the base), with 95% confidence intervals.
     Compare {
-        /// Scenario files (TOML): the base first, then one or more variants.
-        #[arg(num_args = 2.., required = true)]
+        /// Scenario files (TOML): the base first, then one or more variants; or one plan
+        /// file (a `base` scenario and named `[[variants]]` setting some of its fields).
+        #[arg(num_args = 1.., required = true)]
         files: Vec<PathBuf>,
         #[command(flatten)]
         options: RunOptions,
@@ -58,7 +59,7 @@ enum Command {
     },
     /// Redraw the charts and report.html of a results directory without re-running.
     Plot {
-        /// Results directory written by `bloodsim run`.
+        /// Results directory written by `bloodsim run`, `compare` or `sweep`.
         dir: PathBuf,
     },
     /// Validate a scenario file and report every problem found.
@@ -173,34 +174,38 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Compare { files, options } => {
-            let mut loaded = Vec::with_capacity(files.len());
-            for file in &files {
-                loaded.push(load(file, &options)?);
-            }
-            let names = variant_names(&files);
-            let variants: Vec<Variant> = loaded
-                .iter()
-                .zip(&files)
-                .zip(&names)
-                .map(|(((bytes, scenario), file), name)| Variant {
-                    name: name.clone(),
-                    file,
-                    bytes: bytes.clone(),
-                    scenario: scenario.clone(),
-                })
-                .collect();
-            let out = options.out.clone().unwrap_or_else(|| {
-                PathBuf::from("results").join(format!("compare-{}", names.join("-vs-")))
-            });
+            let (variants, default_name) = match files.as_slice() {
+                [plan] => (plan_variants(plan, &options)?, plan_name(plan)),
+                _ => {
+                    let variants = file_variants(&files, &options)?;
+                    let names: Vec<&str> = variants.iter().map(|v| v.name.as_str()).collect();
+                    let name = format!("compare-{}", names.join("-vs-"));
+                    (variants, name)
+                }
+            };
+            let names: Vec<String> = variants.iter().map(|v| v.name.clone()).collect();
+            let out = options
+                .out
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("results").join(default_name));
             let (staging, outputs, wall_seconds) = run_variants(variants, &out, &options)?;
             let rows = compare::differences(&outputs.scenarios(), &names, &outputs.totals());
             results::write_rows(staging.dir(), results::COMPARISON_FILE, &rows)
                 .map_err(cannot_write(&out))?;
+            let by_period =
+                compare::period_differences(outputs.scenarios()[0], &names, &outputs.paired);
+            results::write_rows(staging.dir(), results::PERIOD_DIFFERENCES_FILE, by_period)
+                .map_err(cannot_write(&out))?;
+            if !options.no_plots {
+                let failed = |e: plot::PlotError| Failure::Other(e.to_string());
+                plot::draw_differences(staging.dir()).map_err(failed)?;
+                report::html::write_comparison_report(staging.dir(), &names).map_err(failed)?;
+            }
             staging.commit(|_| {}).map_err(cannot_write(&out))?;
             interrupt::forget();
             print!("{}", compare::table(&names, &rows, outputs.replications()));
             println!(
-                "results: {} (comparison.csv, and one results directory per variant; {wall_seconds:.1} s simulating)",
+                "results: {} (comparison.csv, comparison.html, and one results directory per variant; {wall_seconds:.1} s simulating)",
                 out.display()
             );
             Ok(())
@@ -224,7 +229,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     .iter()
                     .map(|(p, v)| (p.as_str(), v.as_str()))
                     .collect();
-                let edited = overrides::apply(text, &pairs).map_err(bad)?;
+                let edited = overrides::apply(text, &pairs)
+                    .map_err(|e| Failure::BadInput(format!("error: --set {e}\n")))?;
                 let scenario =
                     scenario::parse(&edited, &name)?.with_run(options.seed, options.replications);
                 let values: Vec<String> = point.iter().map(|(p, v)| format!("{p}={v}")).collect();
@@ -248,6 +254,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let rows = compare::sweep_rows(&outputs.scenarios(), &labels, &outputs.totals());
             results::write_rows(staging.dir(), results::SWEEP_FILE, &rows)
                 .map_err(cannot_write(&out))?;
+            if !options.no_plots {
+                plot::draw_trade_off(staging.dir()).map_err(|e| Failure::Other(e.to_string()))?;
+            }
             staging.commit(|_| {}).map_err(cannot_write(&out))?;
             interrupt::forget();
             print!("{}", compare::sweep_table(&rows, outputs.replications()));
@@ -258,7 +267,27 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Plot { dir } => {
-            draw(&dir)?;
+            if dir.join(results::COMPARISON_FILE).exists() {
+                let names = compared_names(&dir)?;
+                for name in &names {
+                    draw(&dir.join(name))?;
+                }
+                let failed = |e: plot::PlotError| Failure::BadInput(format!("error: {e}\n"));
+                plot::draw_differences(&dir).map_err(failed)?;
+                report::html::write_comparison_report(&dir, &names).map_err(failed)?;
+            } else if dir.join(results::SWEEP_FILE).exists() {
+                let rows: Vec<compare::SweepRow> = results::read_rows(&dir, results::SWEEP_FILE)
+                    .map_err(|e| Failure::BadInput(format!("error: {e}\n")))?;
+                let mut settings: Vec<&str> = rows.iter().map(|r| r.setting.as_str()).collect();
+                settings.dedup();
+                for setting in settings {
+                    draw(&dir.join(setting))?;
+                }
+                plot::draw_trade_off(&dir)
+                    .map_err(|e| Failure::BadInput(format!("error: {e}\n")))?;
+            } else {
+                draw(&dir)?;
+            }
             println!("charts and report: {}", dir.display());
             Ok(())
         }
@@ -272,6 +301,35 @@ fn draw(dir: &Path) -> Result<(), Failure> {
     plot::draw_all_from(&data, dir).map_err(|e| Failure::Other(e.to_string()))?;
     report::html::write_report_from(&data, dir).map_err(|e| Failure::Other(e.to_string()))?;
     Ok(())
+}
+
+/// The variants of a comparison directory, base first: the results directories beside
+/// `comparison.csv`, the one it never names as a variant being the base.
+fn compared_names(dir: &Path) -> Result<Vec<String>, Failure> {
+    let bad = |e: std::io::Error| Failure::BadInput(format!("error: {}: {e}\n", dir.display()));
+    let rows: Vec<compare::DifferenceRow> =
+        results::read_rows(dir, results::COMPARISON_FILE).map_err(bad)?;
+    let mut variants: Vec<String> = rows.into_iter().map(|r| r.variant).collect();
+    variants.dedup();
+    let mut base = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(bad)? {
+        let path = entry.map_err(bad)?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        if let Some(name) = name.filter(|n| !n.starts_with('.'))
+            && path.join(results::SUMMARY_FILE).exists()
+            && !variants.contains(&name)
+        {
+            base.push(name);
+        }
+    }
+    match base.as_slice() {
+        [one] => Ok(std::iter::once(one.clone()).chain(variants).collect()),
+        _ => Err(Failure::BadInput(format!(
+            "error: {}: not one comparison: expected the base's results directory beside the variants' ({})\n",
+            dir.display(),
+            variants.join(", ")
+        ))),
+    }
 }
 
 /// Reads a scenario once (the hash must be of the bytes parsed: a pipe cannot be read
@@ -356,6 +414,8 @@ struct Variant<'a> {
 struct Outputs<'a> {
     variants: Vec<Variant<'a>>,
     runs: Vec<monte_carlo::RunOutput>,
+    /// Paired differences from the first variant, by period.
+    paired: monte_carlo::paired::PairedSums,
 }
 
 impl Outputs<'_> {
@@ -402,7 +462,7 @@ fn run_variants<'a>(
     let bar = progress_bar(replications, options.quiet);
     let started = Instant::now();
     let spec = RunSpec { seed, replications };
-    let runs = pool.install(|| monte_carlo::run_variants(&scenarios, spec, &|| bar.inc(1)));
+    let (runs, paired) = pool.install(|| monte_carlo::run_paired(&scenarios, spec, &|| bar.inc(1)));
     let wall_seconds = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
     for (v, output) in variants.iter().zip(&runs) {
@@ -415,7 +475,94 @@ fn run_variants<'a>(
             options,
         )?;
     }
-    Ok((staging, Outputs { variants, runs }, wall_seconds))
+    let outputs = Outputs {
+        variants,
+        runs,
+        paired,
+    };
+    Ok((staging, outputs, wall_seconds))
+}
+
+/// Variants from scenario files, named by their file names.
+fn file_variants<'a>(
+    files: &'a [PathBuf],
+    options: &RunOptions,
+) -> Result<Vec<Variant<'a>>, Failure> {
+    let names = variant_names(files);
+    let mut variants = Vec::with_capacity(files.len());
+    for (file, name) in files.iter().zip(names) {
+        let bytes = scenario::read(file)?;
+        if scenario::plan::is_plan(std::str::from_utf8(&bytes).unwrap_or("")) {
+            return Err(Failure::BadInput(format!(
+                "error: {}: a plan file is compared alone (`bloodsim compare {0}`), not beside scenario files\n",
+                file.display()
+            )));
+        }
+        let scenario = scenario::parse_bytes(&bytes, &file.display().to_string())?
+            .with_run(options.seed, options.replications);
+        variants.push(Variant {
+            name,
+            file,
+            bytes,
+            scenario,
+        });
+    }
+    Ok(variants)
+}
+
+/// Variants from a plan file: its base, then each variant (the base's text with the
+/// variant's values put in). One file that is not a plan is refused: a comparison needs two.
+fn plan_variants<'a>(plan: &'a Path, options: &RunOptions) -> Result<Vec<Variant<'a>>, Failure> {
+    let bytes = scenario::read(plan)?;
+    let text = std::str::from_utf8(&bytes).unwrap_or("");
+    if !scenario::plan::is_plan(text) {
+        return Err(Failure::BadInput(format!(
+            "error: {}: compare needs two scenario files (the base first), or one plan file with `base` and [[variants]]\n",
+            plan.display()
+        )));
+    }
+    let parsed = scenario::plan::parse(text, plan)?;
+    let (base_bytes, base) = load(&parsed.base, options).map_err(|e| match e {
+        Failure::BadInput(msg) => {
+            Failure::BadInput(format!("{msg}(the base of plan {})\n", plan.display()))
+        }
+        other => other,
+    })?;
+    let base_text = String::from_utf8_lossy(&base_bytes).into_owned();
+    let base_file = parsed.base.display().to_string();
+    let mut variants = vec![Variant {
+        name: parsed.base_name.clone(),
+        file: plan,
+        bytes: base_bytes,
+        scenario: base,
+    }];
+    for v in &parsed.variants {
+        let edited = v.apply(&base_text).map_err(|e| {
+            Failure::BadInput(format!(
+                "error: {}: variant `{}` sets {e}\n",
+                plan.display(),
+                v.name
+            ))
+        })?;
+        let label = format!("{base_file} (variant `{}` of {})", v.name, plan.display());
+        let scenario =
+            scenario::parse(&edited, &label)?.with_run(options.seed, options.replications);
+        variants.push(Variant {
+            name: v.name.clone(),
+            file: plan,
+            bytes: edited.into_bytes(),
+            scenario,
+        });
+    }
+    Ok(variants)
+}
+
+/// `results/compare-<plan file name>` by default.
+fn plan_name(plan: &Path) -> String {
+    let stem = plan
+        .file_stem()
+        .map_or("plan".into(), |s| s.to_string_lossy().to_string());
+    format!("compare-{stem}")
 }
 
 /// Every combination of the settings' values, the first setting varying slowest.

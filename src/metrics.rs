@@ -15,7 +15,12 @@
 //!   share (at most 1, but for units expiring in testing, which are never released);
 //! - days of supply at the end of a period = units on hand at hubs and hospitals /
 //!   baseline mean demand per day (the scenario's base rates, without calendar effects);
-//! - alert band: the most severe band whose `below_days` exceeds the days of supply.
+//! - alert band: the most severe band whose `below_days` exceeds the days of supply;
+//! - units moved: units leaving any site for another by road (donations to their lab, a
+//!   lab's releases to the hub, deliveries to hospitals, transfers between hubs);
+//! - hours from donation to the hub: over the units labs released, the mean time from
+//!   donation until the unit reaches its hub's stock (collection trip, queue, processing
+//!   and the trip to the hub, with any delays of events), in whole periods.
 
 use crate::alert::{alert_stage, days_of_supply};
 use crate::network::Role;
@@ -43,6 +48,11 @@ pub struct Line {
     /// Sum and minimum of days of supply over measured periods.
     pub days_of_supply_sum: f64,
     pub days_of_supply_min: f64,
+    /// Units leaving a site for another.
+    pub moved: u64,
+    /// Units released by labs, and the sum of their periods from donation to the hub.
+    pub lab_released: u64,
+    pub release_lag: u64,
 }
 
 impl Line {
@@ -52,6 +62,11 @@ impl Line {
 
     pub fn outdate_rate(&self) -> f64 {
         ratio(self.expired, self.released + self.opening_stock)
+    }
+
+    /// Mean hours from donation until a released unit reaches its hub (NaN without labs).
+    pub fn hours_to_hub(&self, period_hours: f64) -> f64 {
+        ratio(self.release_lag, self.lab_released) * period_hours
     }
 
     /// Cost of this line: units collected (or supplied), ordered, short and expired at their
@@ -338,7 +353,7 @@ impl Recorder for TotalsRecorder {
         let pairs = products * groups;
         let f = v.flows;
         // Network sums by (product, group), on the stack: no allocation per period.
-        let mut sums = [[0u64; MAX_PAIRS]; 12];
+        let mut sums = [[0u64; MAX_PAIRS]; 15];
         let [
             demand,
             exact,
@@ -352,6 +367,9 @@ impl Recorder for TotalsRecorder {
             collected,
             on_hand,
             hub_stock,
+            moved,
+            lab_released,
+            release_lag,
         ] = &mut sums;
         let h = &self.hospitals;
         v.sum_over_sites(h, &f.demanded, &mut demand[..pairs]);
@@ -365,7 +383,10 @@ impl Recorder for TotalsRecorder {
         v.sum_over_sites(&self.all_sites, &f.collected, &mut collected[..pairs]);
         // A lab's releases, or what a supplier sends (counted as collected there).
         v.sum_over_sites(&self.labs, &f.released, &mut released[..pairs]);
+        lab_released[..pairs].copy_from_slice(&released[..pairs]);
+        v.sum_over_sites(&self.labs, &f.release_lag, &mut release_lag[..pairs]);
         v.sum_over_sites(&self.suppliers, &f.collected, &mut released[..pairs]);
+        v.sum_over_sites(&self.all_sites, &f.shipped, &mut moved[..pairs]);
         v.sum_over_sites(&self.stock_sites, v.on_hand, &mut on_hand[..pairs]);
         let staged_stock = if self.hubs_only {
             v.sum_over_sites(&self.staged_sites, v.on_hand, &mut hub_stock[..pairs]);
@@ -389,6 +410,9 @@ impl Recorder for TotalsRecorder {
                     expired: expired[k],
                     released: released[k],
                     collected: collected[k],
+                    moved: moved[k],
+                    lab_released: lab_released[k],
+                    release_lag: release_lag[k],
                     ..Line::default()
                 };
                 let i = p * (groups + 1) + g;
@@ -417,5 +441,8 @@ impl Line {
         self.released += d.released;
         self.collected += d.collected;
         self.ordered += d.ordered;
+        self.moved += d.moved;
+        self.lab_released += d.lab_released;
+        self.release_lag += d.release_lag;
     }
 }

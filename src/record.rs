@@ -44,6 +44,9 @@ pub struct Flows {
     pub requests: Vec<u32>,
     /// Requests of this period not fully served in it.
     pub requests_short: Vec<u32>,
+    /// At a lab's cell: for the units it released, the sum of the periods from their
+    /// donation until they reach the hub (release plus the trip), a unit at a time.
+    pub release_lag: Vec<u64>,
 }
 
 impl Flows {
@@ -65,6 +68,7 @@ impl Flows {
             unmet: v(),
             requests: v(),
             requests_short: v(),
+            release_lag: vec![0; cells],
         }
     }
 
@@ -88,6 +92,7 @@ impl Flows {
         ] {
             v.fill(0);
         }
+        self.release_lag.fill(0);
     }
 }
 
@@ -111,12 +116,17 @@ impl PeriodView<'_> {
     /// Adds `values` of each listed site into `out`, indexed by `product * groups + group`
     /// (each site's cells are contiguous, so this reads memory in order).
     #[inline]
-    pub fn sum_over_sites(&self, sites: &[usize], values: &[u32], out: &mut [u64]) {
+    pub fn sum_over_sites<T: Copy + Into<u64>>(
+        &self,
+        sites: &[usize],
+        values: &[T],
+        out: &mut [u64],
+    ) {
         let per_site = self.cells.products * self.cells.groups;
         for &s in sites {
             let block = &values[s * per_site..(s + 1) * per_site];
             for (o, &v) in out.iter_mut().zip(block) {
-                *o += u64::from(v);
+                *o += v.into();
             }
         }
     }

@@ -10,6 +10,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// File name of the run summary inside a results directory.
 pub const SUMMARY_FILE: &str = "summary.json";
@@ -20,6 +21,9 @@ pub const REPLICATIONS_FILE: &str = "replications.csv";
 /// A comparison's paired differences (`bloodsim compare`), beside one results directory per
 /// variant.
 pub const COMPARISON_FILE: &str = "comparison.csv";
+/// A comparison's paired differences by period (network days of supply, shortage
+/// probability), for its difference charts.
+pub const PERIOD_DIFFERENCES_FILE: &str = "differences_by_period.csv";
 /// A sweep's headline metrics by setting (`bloodsim sweep`), beside one results directory
 /// per setting.
 pub const SWEEP_FILE: &str = "sweep.csv";
@@ -50,6 +54,96 @@ pub struct Summary {
     pub events: Vec<EventWindow>,
     /// One row per product and group, plus a `group = "all"` row per product.
     pub headline: Vec<Headline>,
+    /// Size and SHA-256 of `periods.csv` and `replications.csv` as this run wrote them, so
+    /// a reader can tell they belong to this summary (empty in older results: not checked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileDigest>,
+}
+
+/// A result file's name, size and SHA-256 (lowercase hex).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileDigest {
+    pub name: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// Passes writes through, hashing them: a file's digest without reading it back.
+struct Digesting<'a> {
+    inner: &'a mut dyn Write,
+    hash: Sha256,
+    bytes: u64,
+}
+
+impl Write for Digesting<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes a file atomically with `fill` and returns its digest.
+fn write_digested(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<FileDigest> {
+    let mut digest = None;
+    write_atomic_with(path, |w| {
+        let mut d = Digesting {
+            inner: w,
+            hash: Sha256::new(),
+            bytes: 0,
+        };
+        fill(&mut d)?;
+        digest = Some((d.bytes, hex(&d.hash.finalize())));
+        Ok(())
+    })?;
+    let (bytes, sha256) = digest.unwrap_or_default();
+    Ok(FileDigest {
+        name: path
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
+        bytes,
+        sha256,
+    })
+}
+
+/// Checks that the files `summary` records are the ones in `dir`: a directory whose CSVs
+/// come from another run (copied in, or left by an older one) is refused. Returns the
+/// first file that differs, with why.
+pub fn verify_files(dir: &Path, summary: &Summary) -> Result<(), (PathBuf, String)> {
+    use std::io::Read;
+    for f in &summary.files {
+        let path = dir.join(&f.name);
+        let fail = |why: String| (path.clone(), why);
+        let mut file = fs::File::open(&path).map_err(|e| fail(e.to_string()))?;
+        let (mut hash, mut bytes, mut buf) = (Sha256::new(), 0u64, vec![0u8; 1 << 16]);
+        loop {
+            let n = file.read(&mut buf).map_err(|e| fail(e.to_string()))?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buf[..n]);
+            bytes += n as u64;
+        }
+        if bytes != f.bytes || hex(&hash.finalize()) != f.sha256 {
+            return Err(fail(format!(
+                "not the file this run wrote ({bytes} bytes; summary.json records {} bytes and another SHA-256): the directory mixes files of different runs; run again into a new directory",
+                f.bytes
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -120,6 +214,20 @@ pub struct Estimate {
     pub ci_low: f64,
     #[serde(deserialize_with = "nan_if_null")]
     pub ci_high: f64,
+}
+
+impl Estimate {
+    /// The interval cut to the range the quantity can take (`[0, inf)` for counts, `[0, 1]`
+    /// for rates): a normal interval of a skewed mean (units short: mostly 0, sometimes
+    /// hundreds) can reach below zero. The true mean lies in the range, so the cut interval
+    /// contains it whenever the whole one does: coverage is unchanged.
+    pub fn within(self, low: f64, high: f64) -> Estimate {
+        Estimate {
+            ci_low: self.ci_low.max(low),
+            ci_high: self.ci_high.min(high),
+            ..self
+        }
+    }
 }
 
 fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
@@ -206,6 +314,11 @@ pub struct ReplicationRow {
     /// Cost under the scenario's unit costs (0 when it gives none); see `metrics::Line::cost`.
     #[serde(default)]
     pub cost: f64,
+    /// Units moved by road, and the mean hours from donation to the hub (see `metrics`).
+    #[serde(default)]
+    pub units_moved: u64,
+    #[serde(default)]
+    pub hours_donation_to_hub: f64,
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a rename,
@@ -421,9 +534,15 @@ pub fn write_results<S: Serialize>(
     replications: impl IntoIterator<Item = ReplicationRow>,
 ) -> io::Result<()> {
     fs::create_dir_all(dir)?;
-    write_atomic_with(&dir.join(PERIODS_FILE), |w| write_csv(w, periods))?;
-    write_atomic_with(&dir.join(REPLICATIONS_FILE), |w| write_csv(w, replications))?;
-    let mut json = serde_json::to_vec_pretty(summary).map_err(io::Error::other)?;
+    let files = vec![
+        write_digested(&dir.join(PERIODS_FILE), |w| write_csv(w, periods))?,
+        write_digested(&dir.join(REPLICATIONS_FILE), |w| write_csv(w, replications))?,
+    ];
+    let summary = Summary {
+        files,
+        ..summary.clone()
+    };
+    let mut json = serde_json::to_vec_pretty(&summary).map_err(io::Error::other)?;
     json.push(b'\n');
     // The summary goes last: its presence marks a complete results directory.
     write_atomic(&dir.join(SUMMARY_FILE), &json)

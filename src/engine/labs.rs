@@ -101,12 +101,14 @@ pub(super) fn release(
         flows.discarded[cell] += discarded;
         let released = u - discarded;
         flows.released[cell] += released;
+        let delay = lot.hub_delay + conditions.to_hub_delay[lot.source as usize];
+        flows.release_lag[cell] += u64::from(released) * u64::from(t + delay - lot.born);
         let shipment = Shipment {
             from: cell,
             to: cells.index(lot.hub as usize, p, lot.group as usize),
             expiry,
             units: released,
-            delay: lot.hub_delay + conditions.to_hub_delay[lot.source as usize],
+            delay,
         };
         state.ship_units(flows, t, shipment);
     }

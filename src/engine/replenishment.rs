@@ -197,6 +197,7 @@ fn fill_orders(
 
 /// Takes up to `units` of stock at or above `min_expiry` from cell `from` and sends them
 /// to cell `to`, arriving after `delay` periods, each unit keeping its expiry.
+#[inline]
 fn dispatch(
     t: u32,
     (from, to, delay): (usize, usize, u32),

@@ -199,6 +199,7 @@ impl State {
     }
 
     /// Queues `item` for period `due`, growing the ring first if `due` is a full lap away.
+    #[inline]
     pub(super) fn schedule(&mut self, now: u32, due: u32, item: Transit) {
         if (due - now) as usize >= self.transit.len() {
             self.grow_transit(due - now);
@@ -209,6 +210,8 @@ impl State {
 
     /// Re-lays the ring for delays up to `delay` (only when an event lengthens a trip past
     /// every link of the scenario); items keep their order within each due period.
+    #[cold]
+    #[inline(never)]
     fn grow_transit(&mut self, delay: u32) {
         let len = (delay as usize + 1).next_power_of_two();
         let old = std::mem::replace(&mut self.transit, vec![Vec::new(); len]);
@@ -233,6 +236,7 @@ impl State {
 
     /// Sends units from one cell to a stock cell of the same product and group, arriving
     /// after `delay` periods (now if zero).
+    #[inline]
     pub(super) fn ship_units(&mut self, flows: &mut Flows, t: u32, shipment: Shipment) {
         let Shipment {
             from,
@@ -256,6 +260,7 @@ impl State {
     }
 
     /// Units reach a stock cell: into stock, or expired on arrival.
+    #[inline]
     pub(super) fn receive_units(
         &mut self,
         flows: &mut Flows,

@@ -7,6 +7,7 @@
 
 mod aggregate;
 pub mod histogram;
+pub mod paired;
 
 use std::sync::{Arc, Mutex};
 
@@ -14,6 +15,8 @@ use rayon::prelude::*;
 
 pub use aggregate::{Aggregate, BATCH, METRICS, Metric, Series};
 use histogram::Binning;
+
+use paired::{MaybeSeries, NetworkSeries, PairedSums};
 
 use crate::engine::Engine;
 use crate::metrics::{TotalsRecorder, TotalsTable};
@@ -43,15 +46,17 @@ pub struct RunOutput {
     pub aggregate: Aggregate,
 }
 
-/// Per-thread state: an engine, a totals recorder and a partial aggregate.
+/// Per-thread state for one variant: an engine, a totals recorder, a partial aggregate,
+/// and (when variants are compared) the replication's network series.
 struct Partial<'s> {
     engine: Engine<'s>,
     recorder: TotalsRecorder,
     aggregate: Aggregate,
+    series: MaybeSeries,
 }
 
 impl<'s> Partial<'s> {
-    fn new(scenario: &'s Scenario, binning: Option<&Arc<Binning>>) -> Partial<'s> {
+    fn new(scenario: &'s Scenario, binning: Option<&Arc<Binning>>, paired: bool) -> Partial<'s> {
         let mut aggregate = Aggregate::new(scenario);
         if let Some(b) = binning {
             aggregate.set_binning(Arc::clone(b));
@@ -60,6 +65,7 @@ impl<'s> Partial<'s> {
             engine: Engine::new(scenario),
             recorder: TotalsRecorder::new(scenario),
             aggregate,
+            series: MaybeSeries(paired.then(|| NetworkSeries::new(scenario))),
         }
     }
 
@@ -67,7 +73,8 @@ impl<'s> Partial<'s> {
     fn run(&mut self, seed: u64, replication: u64, totals: &Mutex<TotalsTable>) {
         let mut periods = self.aggregate.recorder();
         let mut both = Both(&mut self.recorder, &mut periods);
-        self.engine.run(seed, replication, &mut both);
+        self.engine
+            .run(seed, replication, &mut Both(&mut both, &mut self.series));
         totals
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -91,23 +98,42 @@ pub fn run(scenario: &Scenario, spec: RunSpec, progress: &(dyn Fn() + Sync)) -> 
     outputs.pop().expect("one output per variant")
 }
 
-/// Runs every replication of every variant on common random numbers: replication `i` of
-/// each variant runs with the same seed and index, in the same worker, one variant after
-/// another (so memory stays one partial per variant per worker, whatever the count).
-/// `progress` is called once per replication of all variants. Each variant's output is
-/// exactly what [`run`] gives for it alone.
+/// Per worker: one partial per variant, and the paired differences it has summed.
+struct Worker<'s> {
+    partials: Vec<Partial<'s>>,
+    paired: PairedSums,
+}
+
+/// [`run_paired`] without the differences by period.
 pub fn run_variants(
     scenarios: &[&Scenario],
     spec: RunSpec,
     progress: &(dyn Fn() + Sync),
 ) -> Vec<RunOutput> {
+    run_paired(scenarios, spec, progress).0
+}
+
+/// Runs every replication of every variant on common random numbers: replication `i` of
+/// each variant runs with the same seed and index, in the same worker, one variant after
+/// another (so memory stays one partial per variant per worker, whatever the count).
+/// `progress` is called once per replication of all variants. Each variant's output is
+/// exactly what [`run`] gives for it alone; with two or more variants, the paired
+/// differences by period from the first (see [`paired`]) come with them.
+pub fn run_paired(
+    scenarios: &[&Scenario],
+    spec: RunSpec,
+    progress: &(dyn Fn() + Sync),
+) -> (Vec<RunOutput>, PairedSums) {
+    let paired = scenarios.len() > 1;
+    let periods = scenarios[0].calendar.periods as usize;
+    let products = scenarios[0].products.len();
     // Every replication's totals go straight to their row: no per-thread copies to merge.
     let totals: Vec<Mutex<TotalsTable>> = scenarios
         .iter()
         .map(|s| Mutex::new(TotalsTable::with_rows(s, spec.replications as usize)))
         .collect();
-    let partials: Vec<Mutex<Vec<Partial>>> = (0..rayon::current_num_threads())
-        .map(|_| Mutex::new(Vec::new()))
+    let partials: Vec<Mutex<Option<Worker>>> = (0..rayon::current_num_threads())
+        .map(|_| Mutex::new(None))
         .collect();
     let replicate = |replications: std::ops::Range<u64>, binning: &[Option<Arc<Binning>>]| {
         replications.into_par_iter().for_each(|replication| {
@@ -115,13 +141,23 @@ pub fn run_variants(
             // parallel work), so the lock is never contended.
             let worker = rayon::current_thread_index().unwrap_or(0) % partials.len();
             let mut slot = partials[worker].lock().unwrap_or_else(|e| e.into_inner());
-            if slot.is_empty() {
-                for (s, b) in scenarios.iter().zip(binning) {
-                    slot.push(Partial::new(s, b.as_ref()));
-                }
-            }
-            for (partial, totals) in slot.iter_mut().zip(&totals) {
+            let w = slot.get_or_insert_with(|| Worker {
+                partials: scenarios
+                    .iter()
+                    .zip(binning)
+                    .map(|(s, b)| Partial::new(s, b.as_ref(), paired))
+                    .collect(),
+                paired: PairedSums::new(scenarios.len(), periods, products),
+            });
+            for (partial, totals) in w.partials.iter_mut().zip(&totals) {
                 partial.run(spec.seed, replication, totals);
+            }
+            if let Some((base, variants)) = w.partials.split_first() {
+                for (v, variant) in variants.iter().enumerate() {
+                    if let (Some(b), Some(s)) = (&base.series.0, &variant.series.0) {
+                        w.paired.add(v + 1, b, s);
+                    }
+                }
             }
             progress();
         })
@@ -135,12 +171,14 @@ pub fn run_variants(
         .collect();
     let binning: Vec<Option<Arc<Binning>>> = (0..scenarios.len())
         .map(|v| {
-            let pilots = slots.iter().filter_map(|slot| slot.get(v));
+            let pilots = slots
+                .iter()
+                .filter_map(|slot| slot.as_ref().map(|w| &w.partials[v]));
             Aggregate::pilot_binning(pilots.map(|p| &p.aggregate)).map(Arc::new)
         })
         .collect();
-    for slot in slots.iter_mut() {
-        for (p, b) in slot.iter_mut().zip(&binning) {
+    for w in slots.iter_mut().filter_map(|slot| slot.as_mut()) {
+        for (p, b) in w.partials.iter_mut().zip(&binning) {
             if let Some(b) = b {
                 p.aggregate.set_binning(Arc::clone(b));
             }
@@ -149,11 +187,15 @@ pub fn run_variants(
     drop(slots);
     replicate(pilot..spec.replications, &binning);
 
-    let mut finished: Vec<Vec<Partial>> = partials
+    let workers: Vec<Worker> = partials
         .into_iter()
-        .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
-        .filter(|slot| !slot.is_empty())
+        .filter_map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
         .collect();
+    let mut sums = PairedSums::new(scenarios.len(), periods, products);
+    for w in &workers {
+        sums.merge(&w.paired);
+    }
+    let mut finished: Vec<Vec<Partial>> = workers.into_iter().map(|w| w.partials).collect();
     let mut outputs = Vec::with_capacity(scenarios.len());
     for (v, totals) in totals.into_iter().enumerate().rev() {
         let mut aggregate: Option<Aggregate> = None;
@@ -178,7 +220,7 @@ pub fn run_variants(
         outputs.push(RunOutput { totals, aggregate });
     }
     outputs.reverse();
-    outputs
+    (outputs, sums)
 }
 
 /// What a run will need, estimated from the scenario before it starts (see

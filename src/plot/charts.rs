@@ -632,7 +632,12 @@ where
                 (0.0, 1.0)
             };
             let pad = ((hi - lo) * 0.2).max(0.005);
-            let y_lo = if *from_zero { 0.0 } else { (lo - pad).max(0.0) };
+            // Rates: the axis stays within [0, 1] and spans at least one percentage point.
+            let y_lo = if *from_zero {
+                0.0
+            } else {
+                (lo - pad).clamp(0.0, 0.99)
+            };
             let y_hi = (hi + pad).min(1.0).max(y_lo + 0.01);
             let n = rows.len().max(1) as i32;
             let mut chart = ChartBuilder::on(panel)

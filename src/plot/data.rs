@@ -132,6 +132,8 @@ impl ResultsData {
     pub fn load(dir: &Path) -> Result<ResultsData, PlotError> {
         let summary = results::read_summary(dir)
             .map_err(|e| io_error(&dir.join(results::SUMMARY_FILE), e))?;
+        results::verify_files(dir, &summary)
+            .map_err(|(path, message)| PlotError::Read { path, message })?;
         let focus = focus_of(&summary.headline);
 
         let periods_path = dir.join(PERIODS_FILE);

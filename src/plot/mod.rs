@@ -5,6 +5,7 @@
 //! both with [`crate::results::write_atomic`], so no half-written chart is ever seen.
 
 mod charts;
+mod comparison;
 mod data;
 mod style;
 
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use plotters::prelude::*;
 use rayon::prelude::*;
 
+pub use comparison::{difference_stem, draw_differences, draw_trade_off, file_stem};
 pub use data::{MAX_SITE_PANELS, Metric, Point, ResultsData};
 pub use style::{group_color, slug};
 

@@ -50,6 +50,8 @@ h2 { font-size: 1.3em; margin-top: 1.8em; border-bottom: 1px solid #ccc; padding
 table { border-collapse: collapse; margin: 0.6em 0; font-size: 0.92em; }
 th, td { border: 1px solid #d0d0d0; padding: 0.25em 0.6em; text-align: right; vertical-align: top; }
 td { white-space: nowrap; }
+td span.note { display: block; font-size: 0.85em; }
+.wide { overflow-x: auto; max-width: 100%; }
 .meta td { white-space: normal; }
 th { background: #f2f2f2; }
 td.l, th.l { text-align: left; }
@@ -224,7 +226,7 @@ pub fn render_report(data: &ResultsData) -> Result<String, PlotError> {
     );
     let _ = writeln!(
         h,
-        "<table>\n<tr><th class=\"l\">product</th><th class=\"l\">group</th><th>demand (units)</th><th>fill rate</th>\
+        "<div class=\"wide\"><table>\n<tr><th class=\"l\">product</th><th class=\"l\">group</th><th>demand (units)</th><th>fill rate</th>\
          <th>units short</th><th>shortage probability</th><th>expired (units)</th><th>outdate rate</th><th>mean days of supply</th></tr>"
     );
     for (product, rows) in headline_by_product(data) {
@@ -248,7 +250,7 @@ pub fn render_report(data: &ResultsData) -> Result<String, PlotError> {
             );
         }
     }
-    let _ = writeln!(h, "</table>");
+    let _ = writeln!(h, "</table></div>");
 
     alert_stages(&mut h, data);
 
@@ -317,7 +319,7 @@ fn alert_stages(h: &mut String, data: &ResultsData) {
     );
     let _ = write!(
         h,
-        "<table>\n<tr><th class=\"l\">product</th><th class=\"l\">group</th>"
+        "<div class=\"wide\"><table>\n<tr><th class=\"l\">product</th><th class=\"l\">group</th>"
     );
     for level in &s.alert_levels {
         let _ = write!(
@@ -341,7 +343,7 @@ fn alert_stages(h: &mut String, data: &ResultsData) {
             let _ = writeln!(h, "</tr>");
         }
     }
-    let _ = writeln!(h, "</table>");
+    let _ = writeln!(h, "</table></div>");
 }
 
 /// A table row's product and group cells (the group with its colour swatch).
@@ -385,6 +387,162 @@ fn headline_by_product(data: &ResultsData) -> Vec<(&str, Vec<&Headline>)> {
         })
         .filter(|(_, rows)| !rows.is_empty())
         .collect()
+}
+
+/// File name of a comparison's report, beside its variants' directories.
+pub const COMPARISON_REPORT_FILE: &str = "comparison.html";
+
+/// Writes `dir/comparison.html` for a comparison directory: the paired differences of
+/// every variant from the base (from `comparison.csv`), each variant's difference chart,
+/// and the variants' days-of-supply fans side by side (their own `plots/`, linked, so the
+/// page is complete as long as the directory stays whole).
+pub fn write_comparison_report(dir: &Path, names: &[String]) -> Result<PathBuf, PlotError> {
+    use crate::compare::DifferenceRow;
+    let path = dir.join(crate::results::COMPARISON_FILE);
+    let read_error = |message: String| PlotError::Read {
+        path: path.clone(),
+        message,
+    };
+    let rows: Vec<DifferenceRow> = csv::Reader::from_path(&path)
+        .map_err(|e| read_error(e.to_string()))?
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .map_err(|e| read_error(e.to_string()))?;
+    let mut products: Vec<&str> = Vec::new();
+    for r in &rows {
+        if !products.contains(&r.product.as_str()) {
+            products.push(&r.product);
+        }
+    }
+    let title = format!(
+        "{} vs {}",
+        escape(&names[1..].join(", ")),
+        escape(&names[0])
+    );
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>bloodsim comparison: {title}</title>\n<style>{CSS}\n.side {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 1em; }}\n.side img, figure.chart img {{ width: 100%; border: 1px solid #e4e4e4; }}\ntr.sig td {{ background: #fff4e0; }}\n</style>\n</head>\n<body>\n"
+    );
+    let pairs = rows.first().map_or(0, |r| r.pairs);
+    let _ = writeln!(h, "<h1>Comparison: {title}</h1>");
+    let _ = writeln!(
+        h,
+        "<p>Every variant ran the same replications as the base on common random numbers: the same seed gives the same donations, demand and events wherever they share them, so a difference is the effect of the change, not noise. Differences are variant − base, with 95% confidence intervals over up to {pairs} paired replications; highlighted rows exclude zero. Each variant's full report: {}.</p>",
+        names
+            .iter()
+            .map(|n| format!("<a href=\"{0}/report.html\">{0}</a>", escape(n)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(h, "<h2>Differences (all groups)</h2>");
+    let _ = writeln!(
+        h,
+        "<table><tr><th class=\"l\">variant</th><th class=\"l\">product</th><th class=\"l\">measure</th><th>base</th><th>variant</th><th>difference (95% CI)</th></tr>"
+    );
+    for r in rows.iter().filter(|r| r.group == ALL) {
+        let value = |v: f64| {
+            if !v.is_finite() {
+                "–".to_string()
+            } else if v.abs() >= 100.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.4}")
+            }
+        };
+        let _ = writeln!(
+            h,
+            "<tr{}><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{} <span class=\"note\">({} to {})</span></td></tr>",
+            if r.significant() {
+                " class=\"sig\""
+            } else {
+                ""
+            },
+            escape(&r.variant),
+            escape(&r.product),
+            escape(&r.metric),
+            value(r.base),
+            value(r.value),
+            value(r.difference),
+            value(r.ci_low),
+            value(r.ci_high)
+        );
+    }
+    let _ = writeln!(h, "</table>");
+    let significant: Vec<&DifferenceRow> = rows
+        .iter()
+        .filter(|r| r.group != ALL && r.significant())
+        .filter(|r| {
+            matches!(
+                r.metric.as_str(),
+                "fill_rate" | "units_short" | "outdate_rate"
+            )
+        })
+        .collect();
+    if !significant.is_empty() {
+        let _ = writeln!(
+            h,
+            "<h2>Blood groups that differ</h2>\n<table><tr><th class=\"l\">variant</th><th class=\"l\">product</th><th class=\"l\">group</th><th class=\"l\">measure</th><th>difference (95% CI)</th></tr>"
+        );
+        for r in significant {
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}{}</td><td class=\"l\">{}</td><td>{:.4} <span class=\"note\">({:.4} to {:.4})</span></td></tr>",
+                escape(&r.variant),
+                escape(&r.product),
+                swatch(&r.group),
+                escape(&r.group),
+                escape(&r.metric),
+                r.difference,
+                r.ci_low,
+                r.ci_high
+            );
+        }
+        let _ = writeln!(h, "</table>");
+    }
+    let _ = writeln!(h, "<h2>Differences by period</h2>");
+    for name in &names[1..] {
+        let stem = plot::difference_stem(name);
+        if dir
+            .join(plot::PLOTS_DIR)
+            .join(format!("{stem}.svg"))
+            .exists()
+        {
+            let _ = writeln!(
+                h,
+                "<figure class=\"chart\"><img src=\"{}/{stem}.svg\" alt=\"{} minus base by period\"><figcaption>{} minus base: network days of supply and the probability that some demand goes unmet, by period.</figcaption></figure>",
+                plot::PLOTS_DIR,
+                escape(name),
+                escape(name)
+            );
+        }
+    }
+    let _ = writeln!(h, "<h2>Days of supply side by side</h2>");
+    for product in &products {
+        let file = format!("days_of_supply_{}.svg", plot::slug(product));
+        let _ = writeln!(h, "<h3>{}</h3>\n<div class=\"side\">", escape(product));
+        for name in names {
+            if dir.join(name).join(plot::PLOTS_DIR).join(&file).exists() {
+                let _ = writeln!(
+                    h,
+                    "<figure class=\"chart\"><img src=\"{0}/{1}/{file}\" alt=\"{0}: days of supply of {2}\"><figcaption>{0}</figcaption></figure>",
+                    escape(name),
+                    plot::PLOTS_DIR,
+                    escape(product)
+                );
+            }
+        }
+        let _ = writeln!(h, "</div>");
+    }
+    let _ = writeln!(h, "</body>\n</html>");
+    let out = dir.join(COMPARISON_REPORT_FILE);
+    write_atomic(&out, h.as_bytes()).map_err(|source| PlotError::Write {
+        path: out.clone(),
+        source,
+    })?;
+    Ok(out)
 }
 
 #[cfg(test)]

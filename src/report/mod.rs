@@ -44,6 +44,16 @@ pub fn mean_ci(values: impl Iterator<Item = f64>) -> Estimate {
     }
 }
 
+/// [`mean_ci`] of a quantity that cannot be negative, its interval cut at zero.
+fn count(values: impl Iterator<Item = f64>) -> Estimate {
+    mean_ci(values).within(0.0, f64::INFINITY)
+}
+
+/// [`mean_ci`] of a rate, its interval cut to [0, 1].
+fn rate(values: impl Iterator<Item = f64>) -> Estimate {
+    mean_ci(values).within(0.0, 1.0)
+}
+
 /// Share of `hits` in `n` trials with the Wilson score 95% interval (sound near 0 and 1,
 /// where shortage probabilities live).
 pub fn proportion_ci(hits: u64, n: u64) -> Estimate {
@@ -82,7 +92,7 @@ pub fn headline(
         .map(|r| r.periods_in_alert(product, group))
         .collect();
     let time_in_stage = (0..stages)
-        .map(|b| mean_ci(in_stage.iter().map(|d| f64::from(d[b]) / measured)))
+        .map(|b| mean_ci(in_stage.iter().map(|d| f64::from(d[b]) / measured)).within(0.0, 1.0))
         .collect();
     let stage_probability = (0..stages)
         .map(|b| {
@@ -93,13 +103,13 @@ pub fn headline(
     Headline {
         product: scenario.products[product].product.name().to_string(),
         group: group.map_or(ALL.to_string(), |g| scenario.groups.label(g).to_string()),
-        demand: mean_ci(lines.iter().map(|l| l.demand as f64)),
-        fill_rate: mean_ci(lines.iter().map(|l| l.fill_rate())),
-        units_short: mean_ci(lines.iter().map(|l| l.units_short as f64)),
+        demand: count(lines.iter().map(|l| l.demand as f64)),
+        fill_rate: rate(lines.iter().map(|l| l.fill_rate())),
+        units_short: count(lines.iter().map(|l| l.units_short as f64)),
         shortage_probability: proportion_ci(any_short, lines.len() as u64),
-        expired: mean_ci(lines.iter().map(|l| l.expired as f64)),
-        outdate_rate: mean_ci(lines.iter().map(|l| l.outdate_rate())),
-        mean_days_of_supply: mean_ci(lines.iter().map(|l| l.days_of_supply_sum / measured)),
+        expired: count(lines.iter().map(|l| l.expired as f64)),
+        outdate_rate: rate(lines.iter().map(|l| l.outdate_rate())),
+        mean_days_of_supply: count(lines.iter().map(|l| l.days_of_supply_sum / measured)),
         time_in_stage,
         stage_probability,
     }
@@ -404,6 +414,8 @@ fn replication_row(
             .collect::<Vec<_>>()
             .join(";"),
         cost: l.cost(&scenario.costs[p], t.period_days()),
+        units_moved: l.moved,
+        hours_donation_to_hub: l.hours_to_hub(f64::from(scenario.calendar.period_hours)),
     }
 }
 
@@ -488,6 +500,7 @@ pub fn summary(
             .collect(),
         events: Vec::new(),
         headline: headlines(scenario, totals),
+        files: Vec::new(),
     }
 }
 

@@ -8,6 +8,7 @@
 mod error;
 pub mod limits;
 pub mod overrides;
+pub mod plan;
 mod raw;
 mod validate;
 

@@ -1,4 +1,5 @@
-//! Setting fields of a scenario file from the command line (`bloodsim sweep --set`).
+//! Setting fields of a scenario file: from the command line (`bloodsim sweep --set`) or a
+//! plan's variants (`scenario::plan`).
 //!
 //! A setting replaces the text of one value already in the file, in place: every other
 //! byte stays where it was, so a value of the wrong type is reported by the normal
@@ -83,7 +84,8 @@ fn literal(v: &str) -> String {
     }
 }
 
-/// The file's text with each `(path, value)` put in place of the value at `path`.
+/// The file's text with each `(path, value)` put in place of the value at `path`. Errors
+/// start with the path; the caller says where the setting came from.
 pub fn apply(text: &str, settings: &[(&str, &str)]) -> Result<String, SettingError> {
     let doc =
         DeTable::parse(text).map_err(|e| SettingError(format!("the file does not parse: {e}")))?;
@@ -103,14 +105,14 @@ pub fn apply(text: &str, settings: &[(&str, &str)]) -> Result<String, SettingErr
 fn span_of(doc: &DeTable<'_>, path: &str) -> Result<Range<usize>, SettingError> {
     let missing = |at: &str, what: String| {
         SettingError(format!(
-            "--set {path}: {what} at `{at}`; only fields written in the file can be set (write the field in the file first)"
+            "{path}: {what} at `{at}`; only fields written in the file can be set (write the field in the file first)"
         ))
     };
     let mut current: Option<&Spanned<DeValue<'_>>> = None;
     let mut walked = String::new();
     for segment in path.split('.') {
         let (key, indices) = parse_segment(segment)
-            .ok_or_else(|| SettingError(format!("--set {path}: cannot read `{segment}`")))?;
+            .ok_or_else(|| SettingError(format!("{path}: cannot read `{segment}`")))?;
         let table = match current.map(Spanned::get_ref) {
             None => doc,
             Some(DeValue::Table(t)) => t,
@@ -148,9 +150,9 @@ fn span_of(doc: &DeTable<'_>, path: &str) -> Result<Range<usize>, SettingError> 
         current = Some(value);
     }
     match current {
-        None => Err(SettingError(format!("--set {path}: empty path"))),
+        None => Err(SettingError(format!("{path}: empty path"))),
         Some(v) if matches!(v.get_ref(), DeValue::Table(_)) => Err(SettingError(format!(
-            "--set {path}: this is a table; set one of its fields"
+            "{path}: this is a table; set one of its fields"
         ))),
         Some(v) => Ok(v.span()),
     }

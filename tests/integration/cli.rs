@@ -408,3 +408,69 @@ fn a_sweep_setting_equals_a_run_of_the_file_with_that_value() {
         "{err}"
     );
 }
+
+#[test]
+fn a_plan_file_compares_named_variants_of_its_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "base = {SCENARIO:?}\nbase_name = \"60\"\n[[variants]]\nname = \"70\"\nset = {{ \"policy.replenishment.red_cells.units\" = 70 }}\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("compare");
+    let printed = bloodsim()
+        .args(["compare", plan.to_str().unwrap(), "--replications", "6"])
+        .args(["--quiet", "--no-plots", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&printed.get_output().stdout).to_string();
+    assert!(text.contains("70 vs base \"60\""), "{text}");
+    let csv = std::fs::read_to_string(out.join("comparison.csv")).unwrap();
+    assert!(csv.lines().skip(1).all(|l| l.starts_with("70,")), "{csv}");
+    // The variant is what a run of the base edited by hand gives, byte for byte.
+    let edited = dir.path().join("edited.toml");
+    let original = std::fs::read_to_string(SCENARIO).unwrap();
+    std::fs::write(
+        &edited,
+        original.replace("units = 60\nreview_every", "units = 70\nreview_every"),
+    )
+    .unwrap();
+    let run = dir.path().join("run");
+    bloodsim()
+        .args(["run", edited.to_str().unwrap(), "--replications", "6"])
+        .args(["--quiet", "--no-plots", "--out"])
+        .arg(&run)
+        .assert()
+        .success();
+    for file in ["replications.csv", "periods.csv"] {
+        let a = std::fs::read(out.join("70").join(file)).unwrap();
+        let b = std::fs::read(run.join(file)).unwrap();
+        assert!(a == b, "{file} differs");
+    }
+    // A field the base does not have is refused, naming the plan and the variant.
+    std::fs::write(
+        &plan,
+        format!(
+            "base = {SCENARIO:?}\n[[variants]]\nname = \"x\"\nset = {{ \"policy.level\" = 1 }}\n"
+        ),
+    )
+    .unwrap();
+    let failed = bloodsim()
+        .args(["compare", plan.to_str().unwrap(), "--out"])
+        .arg(dir.path().join("refused"))
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&failed.get_output().stderr).to_string();
+    assert!(
+        err.contains("plan.toml: variant `x` sets policy.level: no field `level`"),
+        "{err}"
+    );
+    // One file that is not a plan cannot be compared with nothing.
+    let alone = bloodsim().args(["compare", SCENARIO]).assert().code(2);
+    let err = String::from_utf8_lossy(&alone.get_output().stderr).to_string();
+    assert!(err.contains("compare needs two scenario files"), "{err}");
+}

@@ -11,7 +11,11 @@ use crate::support::parse;
 /// One collection site, a lab, a hub and two hospitals with grouped, variable demand;
 /// hospitals order up to `level_days` of their demand each day.
 fn plan(level_days: f64) -> Scenario {
-    parse(&format!(
+    parse(&plan_text(level_days))
+}
+
+fn plan_text(level_days: f64) -> String {
+    format!(
         r#"
 [scenario]
 name = "plan"
@@ -85,7 +89,7 @@ site = "hub"
 product = "red_cells"
 days_of_supply = 3
 "#
-    ))
+    )
 }
 
 fn names(n: usize) -> Vec<String> {
@@ -108,8 +112,8 @@ fn a_scenario_compared_with_itself_differs_by_exactly_zero_in_every_metric() {
             replications: 40,
         },
     );
-    // 9 lines (8 groups and all) x (7 measures + 2 stages).
-    assert_eq!(rows.len(), 9 * 9);
+    // 9 lines (8 groups and all) x (9 measures + 2 stages).
+    assert_eq!(rows.len(), 9 * 11);
     for r in &rows {
         if r.pairs == 0 {
             assert!(r.difference.is_nan(), "{r:?}");
@@ -145,6 +149,34 @@ fn each_variant_gets_what_a_run_of_it_alone_gives() {
                 .collect::<Vec<_>>()
         };
         assert_eq!(rows(output), rows(&alone));
+    }
+}
+
+#[test]
+fn time_to_the_hub_and_units_moved_follow_the_network() {
+    // Links of 2 h and 4 h round to the same day; processing takes one day (or two), and
+    // the lab has no capacity limit: every released unit reaches the hub exactly one (two)
+    // periods after its donation.
+    let a = plan(3.0);
+    let b = parse(&plan_text(3.0).replace("processing_hours = 24", "processing_hours = 48"));
+    let spec = RunSpec {
+        seed: 8,
+        replications: 10,
+    };
+    let rows = differences(&[&a, &b], spec);
+    let hours = rows
+        .iter()
+        .find(|r| r.group == "all" && r.metric == "hours_donation_to_hub")
+        .unwrap();
+    assert_eq!((hours.base, hours.value), (24.0, 48.0), "{hours:?}");
+    assert_eq!((hours.ci_low, hours.ci_high), (24.0, 24.0), "{hours:?}");
+    // Every collected unit travels to the lab, every released one to the hub, and the hub
+    // ships hospitals at most what they ordered.
+    for t in monte_carlo::run(&a, spec, &|| {}).totals.iter() {
+        let l = t.line(0, None);
+        assert!(l.moved >= l.collected + l.lab_released, "{l:?}");
+        let from_hub = l.moved - l.collected - l.lab_released;
+        assert!(from_hub > 0 && from_hub <= l.ordered, "{l:?}");
     }
 }
 

@@ -2,6 +2,7 @@
 
 use bloodsim::engine::Engine;
 use bloodsim::metrics::TotalsRecorder;
+use bloodsim::record::NullRecorder;
 
 use crate::support::parse;
 
@@ -109,4 +110,25 @@ fn one_and_two_threads_write_identical_results() {
         summary_without_run_facts(&one),
         summary_without_run_facts(&two)
     );
+}
+
+/// The bench's draws-only pass (`benches/engine.rs`) must draw exactly the engine's words,
+/// or its floor measures something else.
+#[test]
+fn the_draws_only_pass_draws_exactly_what_the_engine_draws() {
+    use crate::draws::{draws_only, without_responses};
+    use std::collections::VecDeque;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/korea-baseline.toml");
+    let mut s = without_responses(bloodsim::scenario::load(std::path::Path::new(path)).unwrap());
+    // Sixty days: past the first lab releases, a weekend and a month's turn.
+    s.calendar.periods = 60;
+    s.calendar.warm_up_periods = 0;
+    let mut engine = Engine::new(&s);
+    let mut lots = vec![VecDeque::new(); s.sites.len()];
+    for r in 0..2 {
+        engine.run(1, r, &mut NullRecorder);
+        let words = engine.words_drawn();
+        assert!(words.iter().sum::<u128>() > 0);
+        assert_eq!(draws_only(&s, 1, r, &mut lots), words);
+    }
 }

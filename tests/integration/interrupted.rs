@@ -159,24 +159,31 @@ fn an_unwritable_or_foreign_out_is_refused_before_simulating() {
     assert!(err.contains("cannot write results to"), "{err}");
 }
 
+fn run_into(out: &std::path::Path, seed: &str) {
+    let o = Command::new(assert_cmd::cargo::cargo_bin("bloodsim"))
+        .args(["run", SCENARIO, "--replications", "3", "--seed", seed])
+        .args(["--quiet", "--no-plots", "--out"])
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+}
+
+fn plot_error(out: &std::path::Path) -> String {
+    let o = Command::new(assert_cmd::cargo::cargo_bin("bloodsim"))
+        .arg("plot")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 #[test]
 fn plot_refuses_a_truncated_periods_file() {
     let parent = tempfile::tempdir().unwrap();
     let out = parent.path().join("results");
-    let o = Command::new(assert_cmd::cargo::cargo_bin("bloodsim"))
-        .args([
-            "run",
-            SCENARIO,
-            "--replications",
-            "3",
-            "--quiet",
-            "--no-plots",
-            "--out",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success());
+    run_into(&out, "1");
     let periods = std::fs::read_to_string(out.join("periods.csv")).unwrap();
     let header = periods.lines().next().unwrap().to_string();
     let half: String = periods
@@ -184,18 +191,48 @@ fn plot_refuses_a_truncated_periods_file() {
         .take(periods.lines().count() / 2)
         .map(|l| format!("{l}\n"))
         .collect();
-    for (what, text) in [("header only", format!("{header}\n")), ("truncated", half)] {
+    // summary.json records each file's size and SHA-256: a cut file is not the one written.
+    for (what, text) in [
+        ("header only", format!("{header}\n")),
+        ("truncated", half.clone()),
+    ] {
         std::fs::write(out.join("periods.csv"), text).unwrap();
-        let o = Command::new(assert_cmd::cargo::cargo_bin("bloodsim"))
-            .arg("plot")
-            .arg(&out)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+        let err = plot_error(&out);
         assert!(
-            err.contains("periods.csv") && err.contains("incomplete"),
+            err.contains("periods.csv") && err.contains("not the file this run wrote"),
             "{what}: {err}"
         );
     }
+    // Results written before the digests: the row count still tells.
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert!(json.as_object_mut().unwrap().remove("files").is_some());
+    std::fs::write(out.join("summary.json"), json.to_string()).unwrap();
+    let err = plot_error(&out);
+    assert!(
+        err.contains("periods.csv") && err.contains("incomplete"),
+        "{err}"
+    );
+}
+
+#[test]
+fn plot_refuses_files_of_another_run() {
+    let parent = tempfile::tempdir().unwrap();
+    let (a, b) = (parent.path().join("a"), parent.path().join("b"));
+    run_into(&a, "1");
+    run_into(&b, "2");
+    for file in ["periods.csv", "replications.csv"] {
+        let kept = std::fs::read(a.join(file)).unwrap();
+        std::fs::copy(b.join(file), a.join(file)).unwrap();
+        let err = plot_error(&a);
+        assert!(
+            err.contains(file) && err.contains("mixes files of different runs"),
+            "{file}: {err}"
+        );
+        std::fs::write(a.join(file), kept).unwrap();
+    }
+    // And the summary of the other run beside this run's files.
+    std::fs::copy(b.join("summary.json"), a.join("summary.json")).unwrap();
+    let err = plot_error(&a);
+    assert!(err.contains("mixes files of different runs"), "{err}");
 }

@@ -10,6 +10,7 @@ mod closed_form;
 mod common_random_numbers;
 mod compare;
 mod determinism;
+mod draws;
 mod events;
 mod fuzz;
 mod interrupted;

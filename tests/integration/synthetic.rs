@@ -215,6 +215,8 @@ pub fn write_results(dir: &Path, shape: &Shape) {
                     min_days_of_supply: 1.5,
                     periods_in_alert: "3;1;0;0".to_string(),
                     cost: 0.0,
+                    units_moved: 10_000,
+                    hours_donation_to_hub: 48.0,
                 });
             }
         }
@@ -296,6 +298,7 @@ pub fn write_results(dir: &Path, shape: &Shape) {
             Vec::new()
         },
         headline,
+        files: Vec::new(),
     };
 
     std::fs::create_dir_all(dir).unwrap();

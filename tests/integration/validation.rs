@@ -261,6 +261,27 @@ fn the_bundled_scenarios_validate() {
     assert!(n >= 2);
 }
 
+#[test]
+fn the_bundled_plans_validate_with_every_variant() {
+    use bloodsim::scenario::plan;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/plans");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(plan::is_plan(&text), "{}", path.display());
+        let p = plan::parse(&text, &path).unwrap_or_else(|e| panic!("{e}"));
+        let base = std::fs::read_to_string(&p.base).unwrap();
+        for v in &p.variants {
+            let edited = v.apply(&base).unwrap_or_else(|e| panic!("{}: {e}", v.name));
+            assert_ne!(edited, base, "{} changes nothing", v.name);
+            scenario::parse(&edited, &v.name).unwrap_or_else(|e| panic!("{e}"));
+        }
+        n += 1;
+    }
+    assert!(n >= 1);
+}
+
 const KOREA: &str = include_str!("../../scenarios/korea-baseline.toml");
 
 /// The problems of an edited scenario (it must be rejected), as text and count.
