@@ -255,13 +255,16 @@ where
     Ok(())
 }
 
+/// (x, y) points of a line.
+type Points = Vec<(f64, f64)>;
+
 /// One panel: a line over days from the start, a shaded band (lower, upper) if given, and
 /// the zero line.
 fn panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     caption: &str,
     line: &[(f64, f64)],
-    band: Option<(Vec<(f64, f64)>, Vec<(f64, f64)>)>,
+    band: Option<(Points, Points)>,
 ) -> DrawResult
 where
     DB::ErrorType: 'static,

@@ -107,6 +107,8 @@ struct Context {
     /// Names given to more than one site (references to them resolve to none).
     ambiguous: HashSet<String>,
     links: HashMap<(SiteId, SiteId), f64>,
+    /// Links written with an invalid time (already reported; routes over them are not).
+    bad_links: HashSet<(SiteId, SiteId)>,
     collection_by_day: Vec<f64>,
     demand_by_day: Vec<f64>,
 }
@@ -207,6 +209,7 @@ impl Validator<'_> {
             demand_mix,
             site_index: HashMap::new(),
             ambiguous: HashSet::new(),
+            bad_links: HashSet::new(),
             links: HashMap::new(),
             collection_by_day,
             demand_by_day,
@@ -633,6 +636,9 @@ impl Validator<'_> {
                 MAX_DELAY_HOURS,
                 "about 12 weeks",
             );
+            if let (Some(from), Some(to), None) = (from, to, hours) {
+                ctx.bad_links.insert((from, to));
+            }
             if let (Some(from), Some(to), Some(hours)) = (from, to, hours)
                 && ctx.links.insert((from, to), hours).is_some()
             {
@@ -696,11 +702,12 @@ impl Validator<'_> {
     ) -> u32 {
         match ctx.links.get(&(from, to)) {
             Some(&hours) => ctx.calendar.hours_to_periods(hours),
-            None if [from, to]
-                .iter()
-                .any(|&s| ctx.ambiguous.contains(site_name(&raw.sites[s]))) =>
+            None if ctx.bad_links.contains(&(from, to))
+                || [from, to]
+                    .iter()
+                    .any(|&s| ctx.ambiguous.contains(site_name(&raw.sites[s]))) =>
             {
-                0 // a duplicate name, already reported
+                0 // a duplicate name or a link's invalid time, already reported
             }
             None => {
                 let (a, b) = (site_name(&raw.sites[from]), site_name(&raw.sites[to]));

@@ -6,12 +6,13 @@
 //! more (and `BLOODSIM_FUZZ_SEED` varies them).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bloodsim::monte_carlo::{self, RunSpec};
 use bloodsim::scenario;
 
-const SCENARIOS: [(&str, &str); 2] = [
+const SCENARIOS: [(&str, &str); 4] = [
     (
         "single-hospital",
         include_str!("../../scenarios/single-hospital.toml"),
@@ -19,6 +20,14 @@ const SCENARIOS: [(&str, &str); 2] = [
     (
         "korea-baseline",
         include_str!("../../scenarios/korea-baseline.toml"),
+    ),
+    (
+        "centralisation-regional",
+        include_str!("../../scenarios/centralisation-regional.toml"),
+    ),
+    (
+        "centralisation-central",
+        include_str!("../../scenarios/centralisation-central.toml"),
     ),
 ];
 
@@ -120,6 +129,21 @@ fn mutated_scenarios_never_panic_or_hang() {
         .unwrap_or(12);
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let bound = Duration::from_secs(20);
+    // A hung mutant never returns to be timed: a watchdog ends the process, naming it.
+    let current: Arc<Mutex<Option<(Instant, String)>>> = Arc::new(Mutex::new(None));
+    let watched = Arc::clone(&current);
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+            let guard = watched.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((started, text)) = guard.as_ref()
+                && started.elapsed() > bound * 3
+            {
+                eprintln!("fuzz: a mutant hung for over {:?}:\n{text}", bound * 3);
+                std::process::abort();
+            }
+        }
+    });
     let (mut valid, mut ran, mut slowest) = (0, 0, Duration::ZERO);
     for case in 0..cases {
         let (name, base) = SCENARIOS[case % SCENARIOS.len()];
@@ -129,6 +153,7 @@ fn mutated_scenarios_never_panic_or_hang() {
             .replace("warm_up_days = 31", "warm_up_days = 14");
         let text = mutate(&base, &mut rng);
         let started = Instant::now();
+        *current.lock().unwrap_or_else(|e| e.into_inner()) = Some((started, text.clone()));
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let Ok(s) = scenario::parse(&text, name) else {
                 return (false, false);
@@ -146,6 +171,7 @@ fn mutated_scenarios_never_panic_or_hang() {
             (true, true)
         }));
         let took = started.elapsed();
+        *current.lock().unwrap_or_else(|e| e.into_inner()) = None;
         slowest = slowest.max(took);
         match outcome {
             Ok((v, r)) => {

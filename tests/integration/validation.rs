@@ -665,3 +665,14 @@ fn a_level_in_days_has_a_floor_per_group() {
         "{err}"
     );
 }
+
+#[test]
+fn a_link_with_an_invalid_time_is_one_problem() {
+    // Not also "no link from ..." at every route over it.
+    let base = include_str!("../../scenarios/single-hospital.toml");
+    assert!(base.contains("\nhours = 24"));
+    let text = base.replacen("\nhours = 24", "\nhours = 1e300", 1);
+    let err = scenario::parse(&text, "link.toml").unwrap_err();
+    assert_eq!(err.problems.len(), 1, "{err}");
+    assert_eq!(err.problems[0].field, "links[0].hours", "{err}");
+}
