@@ -268,3 +268,59 @@ fn the_bundled_centralisation_variants_pair_up_site_by_site() {
     assert_eq!(names(&central, true), ["Central lab"]);
     assert_eq!(names(&regional, true).len(), 3);
 }
+
+#[test]
+fn differences_by_period_are_exact_and_independent_of_threads() {
+    let (a, b) = (plan(2.0), plan(4.0));
+    let spec = RunSpec {
+        seed: 21,
+        replications: 12,
+    };
+    let paired = |threads: usize, variants: &[&Scenario]| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| monte_carlo::run_paired(variants, spec, &|| {}).1)
+    };
+    let one = paired(1, &[&a, &b]);
+    assert_eq!(one, paired(2, &[&a, &b]));
+    assert_eq!(one.replications, 12);
+    let names = names(2);
+    let rows = compare::period_differences(&a, &names, &one);
+    assert_eq!(rows.len(), a.calendar.periods as usize * 2);
+    // The mean of paired differences is the difference of the means: against the network
+    // stock each variant's own aggregate reports, period by period.
+    let outputs = monte_carlo::run_variants(&[&a, &b], spec, &|| {});
+    let network_stock = |s: &Scenario, o: &monte_carlo::RunOutput| -> Vec<f64> {
+        bloodsim::report::period_rows(s, &o.aggregate)
+            .filter(|r| &*r.site == "all" && &*r.group == "all" && &*r.metric == "on_hand")
+            .map(|r| r.mean)
+            .collect()
+    };
+    let (x, y) = (
+        network_stock(&a, &outputs[0]),
+        network_stock(&b, &outputs[1]),
+    );
+    let per_day = a.baseline_per_day(None, 0, None);
+    let days = rows.iter().filter(|r| r.metric == "days_of_supply");
+    let mut compared = 0;
+    for (r, (x, y)) in days.zip(x.iter().zip(&y)) {
+        let expected = (y - x) / per_day;
+        assert!(
+            (r.difference - expected).abs() < 1e-9,
+            "{r:?} vs {expected}"
+        );
+        compared += 1;
+    }
+    assert_eq!(compared, a.calendar.periods);
+    // A plan against itself: every difference and bound exactly zero.
+    let same = paired(2, &[&a, &a]);
+    for r in compare::period_differences(&a, &names, &same) {
+        assert_eq!(
+            (r.difference, r.ci_low, r.ci_high),
+            (0.0, 0.0, 0.0),
+            "{r:?}"
+        );
+    }
+}
