@@ -46,16 +46,16 @@ where
     }
 }
 
-fn font(size: f64) -> TextStyle<'static> {
+pub(super) fn font(size: f64) -> TextStyle<'static> {
     TextStyle::from((FONT, size).into_font()).color(&TEXT)
 }
 
-fn bold(size: f64) -> TextStyle<'static> {
+pub(super) fn bold(size: f64) -> TextStyle<'static> {
     TextStyle::from((FONT, size, FontStyle::Bold).into_font()).color(&TEXT)
 }
 
 /// A legend entry drawn in the header strip, never over data.
-enum Legend {
+pub(super) enum Legend {
     /// A filled swatch (bands, shaded windows).
     Swatch(RGBAColor, String),
     /// A line sample, optionally dashed.
@@ -63,7 +63,7 @@ enum Legend {
 }
 
 /// Draws the title, subtitle and legend row; returns the area below them.
-fn header<DB: DrawingBackend>(
+pub(super) fn header<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     subtitle: &str,

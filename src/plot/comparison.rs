@@ -6,21 +6,13 @@ use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::FontStyle;
 
-use super::charts::DrawResult;
-use super::style::{self, BLUE, FONT, GREY, TEXT, VERMILLION};
-use super::{PLOTS_DIR, PlotError};
+use super::charts::{DrawResult, font, header};
+use super::data::io_error;
+use super::style::{self, BLUE, GREY, VERMILLION};
+use super::{PLOTS_DIR, PlotError, encode_png};
 use crate::compare::{PeriodDifferenceRow, SweepRow};
-use crate::results::{ALL, PERIOD_DIFFERENCES_FILE, SWEEP_FILE, write_atomic};
-
-fn font(size: f64) -> TextStyle<'static> {
-    TextStyle::from((FONT, size).into_font()).color(&TEXT)
-}
-
-fn bold(size: f64) -> TextStyle<'static> {
-    TextStyle::from((FONT, size, FontStyle::Bold).into_font()).color(&TEXT)
-}
+use crate::results::{self, ALL, PERIOD_DIFFERENCES_FILE, SWEEP_FILE, write_atomic};
 
 /// A name as a file stem: letters, digits, `-`, `_` and `.` kept, anything else `_`.
 pub fn file_stem(name: &str) -> String {
@@ -40,22 +32,15 @@ pub fn difference_stem(variant: &str) -> String {
     format!("difference_{}", file_stem(variant))
 }
 
-fn read_rows<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, PlotError> {
-    let error = |message: String| PlotError::Read {
-        path: path.to_path_buf(),
-        message,
-    };
-    let mut reader = csv::Reader::from_path(path).map_err(|e| error(e.to_string()))?;
-    reader
-        .deserialize()
-        .collect::<Result<Vec<T>, _>>()
-        .map_err(|e| error(e.to_string()))
+/// Rows of one CSV file of `dir`, or a read error naming it.
+fn read_rows<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> Result<Vec<T>, PlotError> {
+    results::read_rows(dir, file).map_err(|e| io_error(&dir.join(file), e))
 }
 
 /// Draws one difference chart per variant into `dir/plots/difference_<variant>.{png,svg}`
 /// from `dir/differences_by_period.csv`; returns the files written.
 pub fn draw_differences(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
-    let rows: Vec<PeriodDifferenceRow> = read_rows(&dir.join(PERIOD_DIFFERENCES_FILE))?;
+    let rows: Vec<PeriodDifferenceRow> = read_rows(dir, PERIOD_DIFFERENCES_FILE)?;
     let mut variants: Vec<&str> = Vec::new();
     let mut products: Vec<&str> = Vec::new();
     for r in &rows {
@@ -84,7 +69,7 @@ pub fn draw_differences(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
 
 /// Draws `dir/plots/trade_off.{png,svg}` from `dir/sweep.csv`.
 pub fn draw_trade_off(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
-    let rows: Vec<SweepRow> = read_rows(&dir.join(SWEEP_FILE))?;
+    let rows: Vec<SweepRow> = read_rows(dir, SWEEP_FILE)?;
     let mut products: Vec<&str> = Vec::new();
     for r in rows.iter().filter(|r| r.group == ALL) {
         if !products.contains(&r.product.as_str()) {
@@ -166,18 +151,7 @@ fn render(
         root.present().map_err(|e| failed(Box::new(e)))?;
     }
     let png_path = plots.join(format!("{stem}.png"));
-    let mut png = Vec::new();
-    image::ImageEncoder::write_image(
-        image::codecs::png::PngEncoder::new(&mut png),
-        &pixels,
-        w,
-        h,
-        image::ColorType::Rgb8,
-    )
-    .map_err(|e| PlotError::Encode {
-        path: png_path.clone(),
-        message: e.to_string(),
-    })?;
+    let png = encode_png(&pixels, size, png_path.clone())?;
     let svg_path = plots.join(format!("{stem}.svg"));
     for (path, bytes) in [(&svg_path, svg.as_bytes()), (&png_path, &png[..])] {
         write_atomic(path, bytes).map_err(|source| PlotError::Write {
@@ -200,17 +174,12 @@ where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE)?;
-    root.draw_text(
+    let body = header(
+        root,
         &format!("{variant} minus base, by period (paired on common random numbers)"),
-        &bold(26.0),
-        (16, 10),
-    )?;
-    root.draw_text(
         "Days of supply: mean difference over replications, 95% band. P(some demand unmet): difference per period, 7-day moving average. Below zero: the variant holds less, or is short less often.",
-        &font(16.0),
-        (16, 44),
+        &[],
     )?;
-    let (_, body) = root.split_vertically(100);
     let panels = body.split_evenly((products.len().max(1), 2));
     let per_day = period_days(rows);
     let finite = |v: f64| v.is_finite().then_some(v);
@@ -339,17 +308,12 @@ where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE)?;
-    root.draw_text(
+    let body = header(
+        root,
         "Sweep: units short against outdate rate, one point per setting",
-        &bold(26.0),
-        (16, 10),
-    )?;
-    root.draw_text(
         "All groups; bars are 95% intervals. Down and left is better: fewer units short and less outdated.",
-        &font(16.0),
-        (16, 44),
+        &[],
     )?;
-    let (_, body) = root.split_vertically(100);
     let panels = body.split_evenly((products.len().max(1), 1));
     for (area, product) in panels.iter().zip(products) {
         let metric = |setting: &str, name: &str| {

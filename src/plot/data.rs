@@ -113,7 +113,7 @@ pub struct ResultsData {
     start: Option<NaiveDateTime>,
 }
 
-fn io_error(path: &Path, source: std::io::Error) -> PlotError {
+pub(super) fn io_error(path: &Path, source: std::io::Error) -> PlotError {
     // `results::read_*` already prefix some messages with the path; do not repeat it.
     let message = source.to_string();
     let prefix = format!("{}: ", path.display());

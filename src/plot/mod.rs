@@ -167,16 +167,25 @@ pub fn render_png(data: &ResultsData, spec: &ChartSpec) -> Result<Vec<u8>, PlotE
         root.present()
             .map_err(|e| draw_error(spec, e.to_string()))?;
     }
+    encode_png(
+        &pixels,
+        spec.size,
+        PathBuf::from(format!("{}.png", spec.stem)),
+    )
+}
+
+/// RGB pixels of a `size` chart as PNG bytes; `path` names the file in errors.
+fn encode_png(pixels: &[u8], (w, h): (u32, u32), path: PathBuf) -> Result<Vec<u8>, PlotError> {
     let mut png = Vec::new();
     image::ImageEncoder::write_image(
         image::codecs::png::PngEncoder::new(&mut png),
-        &pixels,
+        pixels,
         w,
         h,
         image::ColorType::Rgb8,
     )
     .map_err(|e| PlotError::Encode {
-        path: PathBuf::from(format!("{}.png", spec.stem)),
+        path,
         message: e.to_string(),
     })?;
     Ok(png)

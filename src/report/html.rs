@@ -398,16 +398,12 @@ pub const COMPARISON_REPORT_FILE: &str = "comparison.html";
 /// page is complete as long as the directory stays whole).
 pub fn write_comparison_report(dir: &Path, names: &[String]) -> Result<PathBuf, PlotError> {
     use crate::compare::DifferenceRow;
-    let path = dir.join(crate::results::COMPARISON_FILE);
-    let read_error = |message: String| PlotError::Read {
-        path: path.clone(),
-        message,
-    };
-    let rows: Vec<DifferenceRow> = csv::Reader::from_path(&path)
-        .map_err(|e| read_error(e.to_string()))?
-        .deserialize()
-        .collect::<Result<_, _>>()
-        .map_err(|e| read_error(e.to_string()))?;
+    let file = crate::results::COMPARISON_FILE;
+    let rows: Vec<DifferenceRow> =
+        crate::results::read_rows(dir, file).map_err(|e| PlotError::Read {
+            path: dir.join(file),
+            message: e.to_string(),
+        })?;
     let mut products: Vec<&str> = Vec::new();
     for r in &rows {
         if !products.contains(&r.product.as_str()) {
