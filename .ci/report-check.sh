@@ -20,12 +20,27 @@ abs=$(cd "$(dirname "$report")" && pwd)/$(basename "$report")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-flags=(--headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update
+flags=(--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-extensions
+       --mute-audio --disable-background-networking --disable-component-update
        --disable-sync --no-first-run --enable-logging=stderr --v=0
        "--host-resolver-rules=MAP * ~NOTFOUND")
 
-timeout 120 "$browser" "${flags[@]}" --user-data-dir="$work/profile" --dump-dom "file://$abs" \
-    > "$work/dom.html" 2> "$work/stderr.log" || { cat "$work/stderr.log" >&2; echo "report-check: chromium failed" >&2; exit 1; }
+# A loaded CI machine (cargo test runs Monte Carlo tests beside this one on 2 cores) can make
+# Chromium itself crash before it renders anything ("Network service crashed", exit 1 with no
+# DOM). That says nothing about the report, so the launch is retried; the checks below are not.
+attempt=1
+until timeout 120 "$browser" "${flags[@]}" --user-data-dir="$work/profile$attempt" --dump-dom "file://$abs" \
+        > "$work/dom.html" 2> "$work/stderr.log"; do
+    status=$?
+    echo "report-check: chromium exited with status $status (attempt $attempt of 3)" >&2
+    if [ "$attempt" -ge 3 ]; then
+        cat "$work/stderr.log" >&2
+        echo "report-check: chromium failed" >&2
+        exit 1
+    fi
+    attempt=$((attempt + 1))
+    sleep 2
+done
 
 fail=0
 if grep -E ':CONSOLE|net::ERR_|Refused to|Failed to load resource' "$work/stderr.log" >&2; then
