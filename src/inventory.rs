@@ -109,13 +109,26 @@ impl Inventory {
         oldest_first: bool,
         mut taken: impl FnMut(u32, u32),
     ) -> u32 {
+        self.take_ends(cell, units, oldest_first, |_, e, k| taken(e, k))
+    }
+
+    /// [`take`](Self::take) with the inventory lent back to `taken`, so what is taken can
+    /// go straight into another cell.
+    #[inline(always)]
+    fn take_ends(
+        &mut self,
+        cell: usize,
+        units: u32,
+        oldest_first: bool,
+        mut taken: impl FnMut(&mut Self, u32, u32),
+    ) -> u32 {
         let got = units.min(self.on_hand[cell]);
         let mut want = got;
         while want > 0 {
             let (e, k) = self.take_from_end(cell, want, oldest_first);
             want -= k;
             if k > 0 {
-                taken(e, k);
+                taken(self, e, k);
             }
         }
         self.on_hand[cell] -= got;
@@ -144,16 +157,37 @@ impl Inventory {
         &mut self,
         cell: usize,
         units: u32,
-        (min_expiry, oldest_first): (u32, bool),
+        floor: (u32, bool),
         mut taken: impl FnMut(u32, u32),
     ) -> u32 {
+        self.take_above(cell, units, floor, |_, e, k| taken(e, k))
+    }
+
+    /// Moves up to `units` from cell `from` to cell `to` (same product, so the same ring
+    /// length) as [`take_from`](Self::take_from) would take them, each keeping its expiry,
+    /// expiry by expiry with no list in between. Returns the units moved.
+    #[inline]
+    pub fn transfer_from(&mut self, from: usize, to: usize, units: u32, floor: (u32, bool)) -> u32 {
+        debug_assert_ne!(from, to);
+        self.take_above(from, units, floor, |inv, e, k| inv.add(to, e, k))
+    }
+
+    /// The walk of [`take_from`](Self::take_from), with the inventory lent to `taken`.
+    #[inline(always)]
+    fn take_above(
+        &mut self,
+        cell: usize,
+        units: u32,
+        (min_expiry, oldest_first): (u32, bool),
+        mut taken: impl FnMut(&mut Self, u32, u32),
+    ) -> u32 {
         if self.on_hand[cell] == 0 || min_expiry <= self.oldest[cell] {
-            return self.take(cell, units, oldest_first, taken);
+            return self.take_ends(cell, units, oldest_first, taken);
         }
         let got = units.min(self.on_hand_from(cell, min_expiry));
         if !oldest_first {
             // Newest first reaches the floor only after every unit above it.
-            return self.take(cell, got, false, taken);
+            return self.take_ends(cell, got, false, taken);
         }
         let mut want = got;
         let mut e = min_expiry;
@@ -163,7 +197,7 @@ impl Inventory {
             if k > 0 {
                 self.slots[s] -= k;
                 want -= k;
-                taken(e, k);
+                taken(self, e, k);
             }
             e += 1;
         }
@@ -245,6 +279,35 @@ mod tests {
         assert_eq!(inv.on_hand(0), 3);
         assert_eq!(inv.expire(0, 2), 3);
         assert_eq!(inv.on_hand(0), 0);
+    }
+
+    /// A transfer leaves both cells as taking the units and adding each batch would.
+    #[test]
+    fn transfer_moves_what_take_from_would_take() {
+        for floor in [(0, true), (3, true), (3, false), (5, true), (0, false)] {
+            for units in 0..9 {
+                let mut moved = Inventory::new(&[Some(5), Some(5)]);
+                for (e, k) in [(2, 3), (4, 2), (5, 1)] {
+                    moved.add(0, e, k);
+                }
+                moved.add(1, 4, 1);
+                let mut taken = moved.clone();
+                let got = moved.transfer_from(0, 1, units, floor);
+                let mut batches = Vec::new();
+                assert_eq!(taken.take_from(0, units, floor, |e, k| batches.push((e, k))), got);
+                for (e, k) in batches {
+                    taken.add(1, e, k);
+                }
+                for cell in 0..2 {
+                    let drain = |inv: &mut Inventory| {
+                        let mut out = Vec::new();
+                        inv.take(cell, 100, true, |e, k| out.push((e, k)));
+                        out
+                    };
+                    assert_eq!(drain(&mut moved), drain(&mut taken), "{floor:?} {units}");
+                }
+            }
+        }
     }
 
     #[test]

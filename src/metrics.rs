@@ -384,7 +384,7 @@ impl Recorder for TotalsRecorder {
         // A lab's releases, or what a supplier sends (counted as collected there).
         v.sum_over_sites(&self.labs, &f.released, &mut released[..pairs]);
         lab_released[..pairs].copy_from_slice(&released[..pairs]);
-        v.sum_over_sites(&self.labs, &f.release_lag, &mut release_lag[..pairs]);
+        release_lag[..pairs].copy_from_slice(&f.release_lag);
         v.sum_over_sites(&self.suppliers, &f.collected, &mut released[..pairs]);
         v.sum_over_sites(&self.all_sites, &f.shipped, &mut moved[..pairs]);
         v.sum_over_sites(&self.stock_sites, v.on_hand, &mut on_hand[..pairs]);

@@ -44,14 +44,16 @@ pub struct Flows {
     pub requests: Vec<u32>,
     /// Requests of this period not fully served in it.
     pub requests_short: Vec<u32>,
-    /// At a lab's cell: for the units it released, the sum of the periods from their
-    /// donation until they reach the hub (release plus the trip), a unit at a time.
+    /// For the units labs released, the sum of the periods from their donation until they
+    /// reach the hub (release plus the trip), a unit at a time. Summed over the network's
+    /// labs by (product, group) pair, index `product * groups + group` (a metric's input
+    /// only: per lab it would make every period's clearing an eighth longer).
     pub release_lag: Vec<u64>,
 }
 
 impl Flows {
-    pub fn new(cells: usize) -> Flows {
-        let v = || vec![0; cells];
+    pub fn new(cells: Cells) -> Flows {
+        let v = || vec![0; cells.len()];
         Flows {
             initial: v(),
             collected: v(),
@@ -68,13 +70,14 @@ impl Flows {
             unmet: v(),
             requests: v(),
             requests_short: v(),
-            release_lag: vec![0; cells],
+            release_lag: vec![0; cells.products * cells.groups],
         }
     }
 
-    pub fn clear(&mut self) {
+    /// Zeroes the flows before period `period`. `initial` is non-zero only in period 0, so
+    /// it is zeroed only around it (a replication may end after period 0).
+    pub fn clear(&mut self, period: u32) {
         for v in [
-            &mut self.initial,
             &mut self.collected,
             &mut self.received,
             &mut self.shipped,
@@ -91,6 +94,9 @@ impl Flows {
             &mut self.requests_short,
         ] {
             v.fill(0);
+        }
+        if period <= 1 {
+            self.initial.fill(0);
         }
         self.release_lag.fill(0);
     }

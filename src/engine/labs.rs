@@ -102,7 +102,8 @@ pub(super) fn release(
         let released = u - discarded;
         flows.released[cell] += released;
         let delay = lot.hub_delay + conditions.to_hub_delay[lot.source as usize];
-        flows.release_lag[cell] += u64::from(released) * u64::from(t + delay - lot.born);
+        let pair = cells.index(0, p, lot.group as usize);
+        flows.release_lag[pair] += u64::from(released) * u64::from(t + delay - lot.born);
         let shipment = Shipment {
             from: cell,
             to: cells.index(lot.hub as usize, p, lot.group as usize),

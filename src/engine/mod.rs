@@ -175,7 +175,7 @@ impl<'s> Engine<'s> {
                 scenario.responses.len(),
             ),
             conditions: Conditions::new(cells.sites, cells.products),
-            flows: Flows::new(cells.len()),
+            flows: Flows::new(cells),
             streams: Streams::default(),
             scratch: Scratch {
                 scales: Vec::new(),
@@ -217,7 +217,7 @@ impl<'s> Engine<'s> {
         let t = state.period;
         streams.begin_period(t);
         let (streams, event_streams) = streams.current.split_at_mut(model.cells.sites);
-        flows.clear();
+        flows.clear(t);
         if t == 0 {
             place_initial_stock(model, state, flows);
         }

@@ -16,8 +16,6 @@ pub(super) struct Orders {
     asked: Vec<u32>,
     requests: Vec<u32>,
     grants: Vec<u32>,
-    /// (expiry, units) drawn from a hub's stock for one shipment.
-    batches: Vec<(u32, u32)>,
 }
 
 impl Orders {
@@ -27,7 +25,6 @@ impl Orders {
             asked: vec![0; most_clients],
             requests: vec![0; most_clients],
             grants: vec![0; most_clients],
-            batches: Vec::new(),
         }
     }
 }
@@ -163,15 +160,7 @@ fn fill_orders(
                 state.ship_units(flows, t, shipment);
             } else {
                 let route = (supplier_cell, cell, lead_time);
-                dispatch(
-                    t,
-                    route,
-                    granted,
-                    (min_expiry, oldest_first),
-                    state,
-                    flows,
-                    &mut orders.batches,
-                );
+                state.dispatch(flows, t, route, granted, (min_expiry, oldest_first));
             }
         }
         if let Some(tr) = transfers {
@@ -179,49 +168,9 @@ fn fill_orders(
             if short > 0 {
                 let to = (cell, tr.lead_time + delivery_delay);
                 let supply = (min_expiry, oldest_first);
-                lateral(
-                    model,
-                    t,
-                    (supplier, p, g),
-                    to,
-                    short,
-                    supply,
-                    state,
-                    flows,
-                    &mut orders.batches,
-                );
+                lateral(model, t, (supplier, p, g), to, short, supply, state, flows);
             }
         }
-    }
-}
-
-/// Takes up to `units` of stock at or above `min_expiry` from cell `from` and sends them
-/// to cell `to`, arriving after `delay` periods, each unit keeping its expiry.
-#[inline]
-fn dispatch(
-    t: u32,
-    (from, to, delay): (usize, usize, u32),
-    units: u32,
-    (min_expiry, oldest_first): (u32, bool),
-    state: &mut State,
-    flows: &mut Flows,
-    batches: &mut Vec<(u32, u32)>,
-) {
-    batches.clear();
-    state
-        .inventory
-        .take_from(from, units, (min_expiry, oldest_first), |e, k| {
-            batches.push((e, k))
-        });
-    for &(expiry, units) in batches.iter() {
-        let shipment = Shipment {
-            from,
-            to,
-            expiry,
-            units,
-            delay,
-        };
-        state.ship_units(flows, t, shipment);
     }
 }
 
@@ -237,7 +186,6 @@ fn lateral(
     supply: (u32, bool),
     state: &mut State,
     flows: &mut Flows,
-    batches: &mut Vec<(u32, u32)>,
 ) {
     let cells = model.cells;
     while short > 0 {
@@ -259,7 +207,7 @@ fn lateral(
             return;
         };
         let units = short.min(surplus);
-        dispatch(t, (from, to, delay), units, supply, state, flows, batches);
+        state.dispatch(flows, t, (from, to, delay), units, supply);
         short -= units;
     }
 }

@@ -201,24 +201,7 @@ impl State {
     /// Queues `item` for period `due`, growing the ring first if `due` is a full lap away.
     #[inline]
     pub(super) fn schedule(&mut self, now: u32, due: u32, item: Transit) {
-        if (due - now) as usize >= self.transit.len() {
-            self.grow_transit(due - now);
-        }
-        let slot = self.slot(due);
-        self.transit[slot].push((due, item));
-    }
-
-    /// Re-lays the ring for delays up to `delay` (only when an event lengthens a trip past
-    /// every link of the scenario); items keep their order within each due period.
-    #[cold]
-    #[inline(never)]
-    fn grow_transit(&mut self, delay: u32) {
-        let len = (delay as usize + 1).next_power_of_two();
-        let old = std::mem::replace(&mut self.transit, vec![Vec::new(); len]);
-        for (due, item) in old.into_iter().flatten() {
-            let slot = self.slot(due);
-            self.transit[slot].push((due, item));
-        }
+        schedule(&mut self.transit, now, due, item);
     }
 
     /// Takes the items due in period `t` (the ring holds nothing due earlier).
@@ -257,6 +240,43 @@ impl State {
             };
             self.schedule(t, t + delay, item);
         }
+    }
+
+    /// Sends up to `units` of the stock in cell `from` above the shelf-life floor to cell
+    /// `to`, each unit keeping its expiry, arriving after `delay` periods (now if zero).
+    /// Returns the units sent.
+    #[inline]
+    pub(super) fn dispatch(
+        &mut self,
+        flows: &mut Flows,
+        t: u32,
+        (from, to, delay): (usize, usize, u32),
+        units: u32,
+        floor: (u32, bool),
+    ) -> u32 {
+        // Stock in a cell expires after `t` (the expiry step ran), so none expires on arrival
+        // today: the units go ring to ring.
+        let sent = if delay == 0 {
+            let sent = self.inventory.transfer_from(from, to, units, floor);
+            flows.received[to] += sent;
+            sent
+        } else {
+            let State {
+                inventory, transit, ..
+            } = self;
+            let sent = inventory.take_from(from, units, floor, |expiry, units| {
+                let item = Transit::Units {
+                    cell: to as u32,
+                    expiry,
+                    units,
+                };
+                schedule(transit, t, t + delay, item);
+            });
+            self.in_transit[to] += sent;
+            sent
+        };
+        flows.shipped[from] += sent;
+        sent
     }
 
     /// Units reach a stock cell: into stock, or expired on arrival.
@@ -320,4 +340,28 @@ pub(super) struct Shipment {
     pub expiry: u32,
     pub units: u32,
     pub delay: u32,
+}
+
+/// Queues `item` on the transit ring for period `due`, growing the ring first if `due` is a
+/// full lap away. (A function of the ring alone, so a dispatch can schedule while it holds
+/// the inventory.)
+#[inline]
+fn schedule(ring: &mut Vec<Vec<(u32, Transit)>>, now: u32, due: u32, item: Transit) {
+    if (due - now) as usize >= ring.len() {
+        grow_transit(ring, due - now);
+    }
+    let len = ring.len();
+    ring[due as usize % len].push((due, item));
+}
+
+/// Re-lays the ring for delays up to `delay` (only when an event lengthens a trip past
+/// every link of the scenario); items keep their order within each due period.
+#[cold]
+#[inline(never)]
+fn grow_transit(ring: &mut Vec<Vec<(u32, Transit)>>, delay: u32) {
+    let len = (delay as usize + 1).next_power_of_two();
+    let old = std::mem::replace(ring, vec![Vec::new(); len]);
+    for (due, item) in old.into_iter().flatten() {
+        ring[due as usize % len].push((due, item));
+    }
 }
