@@ -294,7 +294,10 @@ mod tests {
                 let mut taken = moved.clone();
                 let got = moved.transfer_from(0, 1, units, floor);
                 let mut batches = Vec::new();
-                assert_eq!(taken.take_from(0, units, floor, |e, k| batches.push((e, k))), got);
+                assert_eq!(
+                    taken.take_from(0, units, floor, |e, k| batches.push((e, k))),
+                    got
+                );
                 for (e, k) in batches {
                     taken.add(1, e, k);
                 }

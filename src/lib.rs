@@ -26,4 +26,5 @@ pub mod report;
 pub mod responses;
 pub mod results;
 pub mod scenario;
+pub mod shard;
 pub mod supply;

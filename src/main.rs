@@ -16,7 +16,7 @@ use bloodsim::monte_carlo::{self, RunSpec};
 use bloodsim::scenario::Scenario;
 use bloodsim::scenario::limits::MAX_REPLICATIONS;
 use bloodsim::scenario::overrides::{self, Setting};
-use bloodsim::{compare, plot, report, results, scenario};
+use bloodsim::{compare, plot, report, results, scenario, shard};
 
 /// Emergency blood-supply planning simulator.
 #[derive(Parser)]
@@ -32,8 +32,28 @@ enum Command {
     Run {
         /// Scenario file (TOML).
         file: PathBuf,
+        /// Run only shard I (from 0) of N: a contiguous block of the replications, written
+        /// as a shard directory for `bloodsim merge` (default --out: results/<scenario>-shard-I-of-N).
+        #[arg(long, value_name = "I/N", value_parser = monte_carlo::Shard::parse)]
+        shard: Option<monte_carlo::Shard>,
         #[command(flatten)]
         options: RunOptions,
+    },
+    /// Merge the shard directories of one run (`run --shard I/N`, every I once) into one
+    /// results directory, identical to a single run of all the replications.
+    Merge {
+        /// Shard directories, in any order.
+        #[arg(num_args = 1.., required = true)]
+        shards: Vec<PathBuf>,
+        /// Results directory to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// No messages but errors.
+        #[arg(long)]
+        quiet: bool,
+        /// Skip the charts and report.html.
+        #[arg(long)]
+        no_plots: bool,
     },
     /// Run variants of a plan on common random numbers and print their paired differences
     /// from the first (the base), with 95% confidence intervals.
@@ -145,7 +165,22 @@ fn run(cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
-        Command::Run { file, options } => {
+        Command::Run {
+            file,
+            shard: Some(shard),
+            options,
+        } => run_shard(&file, shard, &options),
+        Command::Merge {
+            shards,
+            out,
+            quiet,
+            no_plots,
+        } => merge(&shards, &out, quiet, no_plots),
+        Command::Run {
+            file,
+            shard: None,
+            options,
+        } => {
             let (bytes, s) = load(&file, &options)?;
             let out = options.out.clone().unwrap_or_else(|| default_out(&file));
             let pool = pool(&options)?;
@@ -368,7 +403,97 @@ fn run_meta(file: &Path, bytes: &[u8], threads: usize, wall_seconds: f64) -> rep
             .collect(),
         threads,
         wall_seconds,
+        shards: None,
     }
+}
+
+/// `run --shard I/N`: simulates the shard's replications (and the pilot, for the layout)
+/// and writes its shard directory.
+fn run_shard(file: &Path, shard: monte_carlo::Shard, options: &RunOptions) -> Result<(), Failure> {
+    let (bytes, s) = load(file, options)?;
+    let spec = RunSpec::from_scenario(&s);
+    let out = options.out.clone().unwrap_or_else(|| {
+        let stem = default_out(file);
+        let name = stem.file_name().map_or("".into(), |n| n.to_string_lossy());
+        stem.with_file_name(format!("{name}-shard-{}-of-{}", shard.index, shard.count))
+    });
+    let pool = pool(options)?;
+    check_estimate(&[&s], pool.current_num_threads(), options)?;
+    let staging = stage(&out)?;
+    let bar = progress_bar(shard.replications_run(spec.replications), options.quiet);
+    let started = Instant::now();
+    let (outputs, _) = pool.install(|| monte_carlo::run_shard(&[&s], spec, shard, &|| bar.inc(1)));
+    let wall_seconds = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let run = shard::ShardRun {
+        scenario_file: &file.display().to_string(),
+        scenario_text: &bytes,
+        spec,
+        shard,
+        threads: pool.current_num_threads(),
+        wall_seconds,
+    };
+    let meta = shard::write(staging.dir(), &run, &outputs).map_err(cannot_write(&out))?;
+    staging.commit(test_hook).map_err(cannot_write(&out))?;
+    interrupt::forget();
+    let last = (meta.first_replication + meta.own_replications).saturating_sub(1);
+    println!(
+        "shard {} of {}: replications {}..={last} of {} ({wall_seconds:.1} s simulating)\nshard: {} (merge all {} with `bloodsim merge DIR... --out DIR`)",
+        shard.index,
+        shard.count,
+        meta.first_replication,
+        meta.replications,
+        out.display(),
+        shard.count
+    );
+    Ok(())
+}
+
+/// `merge`: checks the shards are one run's, each once, and writes the merged results as
+/// `run` writes them.
+fn merge(dirs: &[PathBuf], out: &Path, quiet: bool, no_plots: bool) -> Result<(), Failure> {
+    let bad = |e: shard::MergeError| Failure::BadInput(format!("error: {e}\n"));
+    let metas = shard::read_metas(dirs).map_err(bad)?;
+    let order = shard::order(dirs, &metas).map_err(bad)?;
+    let first = &metas[order[0]];
+    let text = shard::scenario_text(&dirs[order[0]], first).map_err(bad)?;
+    let s = scenario::parse_bytes(&text, &first.scenario_file)?
+        .with_run(Some(first.seed), Some(first.replications));
+    let staging = stage(out)?;
+    let started = Instant::now();
+    let sorted_dirs: Vec<&Path> = order.iter().map(|&i| dirs[i].as_path()).collect();
+    let sorted_metas: Vec<&shard::ShardMeta> = order.iter().map(|&i| &metas[i]).collect();
+    let output = shard::merge(&sorted_dirs, &sorted_metas, &s).map_err(bad)?;
+    let meta = report::RunMeta {
+        file: first.scenario_file.clone(),
+        file_sha256: first.scenario_sha256.clone(),
+        threads: metas.iter().map(|m| m.threads).max().unwrap_or(1),
+        wall_seconds: metas.iter().map(|m| m.wall_seconds).sum(),
+        shards: Some(first.shard_count),
+    };
+    let options = RunOptions {
+        seed: None,
+        replications: None,
+        threads: None,
+        max_memory_gb: f64::INFINITY,
+        max_output_gb: f64::INFINITY,
+        out: Some(out.to_path_buf()),
+        quiet,
+        no_plots,
+    };
+    let summary = write_variant(staging.dir(), &s, &output, &meta, &options)?;
+    staging.commit(test_hook).map_err(cannot_write(out))?;
+    interrupt::forget();
+    if !quiet {
+        print!("{}", report::table(&s, &summary.headline, s.replications));
+    }
+    println!(
+        "results: {} ({} shards merged in {:.1} s)",
+        out.display(),
+        first.shard_count,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// Writes one scenario's results (summary, rows, and unless `--no-plots` charts and

@@ -28,7 +28,7 @@ use crate::record::{PeriodView, Recorder};
 use crate::scenario::{AlertLevel, Costs, Scenario};
 
 /// Totals of one replication for one product and group (or all groups).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Line {
     pub demand: u64,
     pub issued: u64,
@@ -100,7 +100,7 @@ pub struct ReplicationTotals {
 }
 
 /// How lines and alert bands are laid out in the totals of one replication.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Layout {
     groups: usize,
     bands: usize,
@@ -147,7 +147,7 @@ impl<'a> TotalsView<'a> {
 
 /// The totals of many replications in replication order, stored flat: two allocations in
 /// all, sized once, not two per replication (which fragmented the heap over long runs).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TotalsTable {
     lines: Vec<Line>,
     alert_periods: Vec<u32>,

@@ -163,6 +163,10 @@ pub struct RunInfo {
     pub replications: u64,
     pub threads: usize,
     pub wall_seconds: f64,
+    /// Shards merged into these results (`bloodsim merge`); absent for one run. `threads`
+    /// is then the most any shard used, and `wall_seconds` their sum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<u64>,
     /// Per-period percentiles that are a histogram bin's floor rather than exact, because
     /// the pilot replications did not reach that far (see ARCHITECTURE.md); a small share
     /// (korea-baseline: about 500 of 1.5 million).
@@ -392,7 +396,12 @@ impl Staging {
                 return Err(io::Error::other("it exists and is not a directory"));
             }
             let empty = fs::read_dir(target)?.next().is_none();
-            let results = [SUMMARY_FILE, COMPARISON_FILE, SWEEP_FILE];
+            let results = [
+                SUMMARY_FILE,
+                COMPARISON_FILE,
+                SWEEP_FILE,
+                crate::shard::META_FILE,
+            ];
             if !empty && !results.iter().any(|f| target.join(f).exists()) {
                 return Err(io::Error::other(format!(
                     "it exists and is not a results directory (no {SUMMARY_FILE} or {COMPARISON_FILE}); a run replaces its results directory whole, so choose a new or empty directory"

@@ -24,7 +24,7 @@ use crate::record::{PeriodView, Recorder};
 use crate::scenario::Scenario;
 
 /// What one series sums over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Series {
     /// `None` = every site (the network).
     pub site: Option<SiteId>,
@@ -54,7 +54,10 @@ const ADDED: u32 = u32::MAX;
 /// Series come in blocks of one product at the network or one site: each group, then all
 /// groups (only the latter when blood groups are not modelled). The network's blocks come
 /// first, then each stock-holding site's in site order.
-#[derive(Debug, Clone)]
+///
+/// Serialized (for a shard of a run) only when flushed: the batch and scratch space are
+/// not written, and an aggregate read back is for merging and reading, not recording.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Aggregate {
     pub series: Vec<Series>,
     pub periods: u32,
@@ -73,13 +76,18 @@ pub struct Aggregate {
     /// Replications with unmet demand, by (period, series).
     shortages: Vec<u32>,
     /// On-hand values not yet in the histograms, by period, replication, series.
+    #[serde(skip)]
     batch: Vec<u32>,
+    #[serde(skip)]
     batched: usize,
     /// Batched values too large for the batch: (period, series, value).
+    #[serde(skip)]
     overflow: Vec<(usize, usize, u64)>,
     /// This period's values by metric and series (scratch).
+    #[serde(skip)]
     values: [Vec<u64>; 3],
     /// One metric's network totals by product and group (scratch).
+    #[serde(skip)]
     network: Vec<u64>,
 }
 
@@ -159,6 +167,11 @@ impl Aggregate {
         );
         let window = period as usize * self.series.len() + series;
         self.binning().histogram(window, &self.counts)
+    }
+
+    /// The histograms' layout (`None` before the pilot is done).
+    pub fn layout(&self) -> Option<&Binning> {
+        self.binning.as_deref()
     }
 
     fn binning(&self) -> &Binning {

@@ -52,7 +52,7 @@ fn log2(d: u32) -> u32 {
 /// The bins of one histogram: where they start in the shared counts, its core (first and
 /// last bucket) and how many tail bins lie below the core (fewer than [`TAIL_BINS`] when
 /// the core starts near zero; always [`TAIL_BINS`] above).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Window {
     start: usize,
     low: u32,
@@ -108,7 +108,7 @@ impl Window {
 
 /// The layout of every histogram of a run: a window per (period, series), back to back in
 /// one array of counts, in that order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Binning {
     windows: Vec<Window>,
     bins: usize,
@@ -178,7 +178,7 @@ impl Binning {
 /// The counts of every bin of a run's histograms: 16 bits each (half the memory of 32 bits),
 /// with each wrap past 65,535 noted as a carry, so that every count is exact whatever the
 /// number of replications while the memory is fixed (a carry is one per 65,536 values).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counts {
     low: Vec<u16>,
     /// Bins that wrapped, once per wrap; sorted (after [`Counts::settle`]).

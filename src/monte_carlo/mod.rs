@@ -39,9 +39,61 @@ impl RunSpec {
     }
 }
 
-/// Everything a run produces.
+/// One of `count` shares of a run's replications: the contiguous block
+/// `[index * R / count, (index + 1) * R / count)` of its `R` replications, so shards
+/// concatenate in index order into the run's replication order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    /// The whole run as one shard.
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    /// `I/N`: shard `I` (counted from 0) of `N`.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let bad = || {
+            format!("`{text}` is not a shard: write I/N, shard I (0 to N-1) of N shards, e.g. 0/4")
+        };
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if count == 0 || index >= count {
+            return Err(format!(
+                "`{text}`: the shard index counts from 0 and must be below the number of shards ({count})"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// This shard's replications out of `replications`.
+    pub fn range(&self, replications: u64) -> std::ops::Range<u64> {
+        let at =
+            |i: u64| (u128::from(i) * u128::from(replications) / u128::from(self.count)) as u64;
+        at(self.index)..at(self.index + 1)
+    }
+
+    /// Replications this shard simulates: its own, and the pilot's again unless its own
+    /// block contains the whole pilot (the layout of every shard's histograms comes from
+    /// the same pilot replications, so shards merge exactly).
+    pub fn replications_run(&self, replications: u64) -> u64 {
+        let own = self.range(replications);
+        let pilot = replications.min(BATCH as u64);
+        if own.start == 0 && own.end >= pilot {
+            own.end
+        } else {
+            pilot + (own.end - own.start)
+        }
+    }
+}
+
+/// Everything a run (or a shard of one) produces.
 pub struct RunOutput {
-    /// Totals of every replication, in replication order.
+    /// Totals of every replication of the run (or shard), in replication order.
     pub totals: TotalsTable,
     pub aggregate: Aggregate,
 }
@@ -69,16 +121,21 @@ impl<'s> Partial<'s> {
         }
     }
 
-    /// Runs one replication and stores its totals in row `replication` of `totals`.
-    fn run(&mut self, seed: u64, replication: u64, totals: &Mutex<TotalsTable>) {
+    /// Runs one replication and stores its totals in `totals`, at its row counted from
+    /// `first` (the first replication of the shard), if it has one.
+    fn run(&mut self, seed: u64, replication: u64, (totals, first): (&Mutex<TotalsTable>, u64)) {
         let mut periods = self.aggregate.recorder();
         let mut both = Both(&mut self.recorder, &mut periods);
         self.engine
             .run(seed, replication, &mut Both(&mut both, &mut self.series));
-        totals
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .set(replication as usize, self.recorder.totals().view());
+        let mut table = totals.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(row) = replication
+            .checked_sub(first)
+            .filter(|&r| r < table.len() as u64)
+        {
+            table.set(row as usize, self.recorder.totals().view());
+        }
+        drop(table);
         self.recorder.reset();
     }
 }
@@ -124,13 +181,26 @@ pub fn run_paired(
     spec: RunSpec,
     progress: &(dyn Fn() + Sync),
 ) -> (Vec<RunOutput>, PairedSums) {
+    run_shard(scenarios, spec, Shard::WHOLE, progress)
+}
+
+/// [`run_paired`] for one shard of the run: the outputs hold only the shard's replications
+/// (totals from its first), and merge with the other shards' into exactly the whole run's.
+/// `progress` is called once per replication simulated (see [`Shard::replications_run`]).
+pub fn run_shard(
+    scenarios: &[&Scenario],
+    spec: RunSpec,
+    shard: Shard,
+    progress: &(dyn Fn() + Sync),
+) -> (Vec<RunOutput>, PairedSums) {
     let paired = scenarios.len() > 1;
     let periods = scenarios[0].calendar.periods as usize;
     let products = scenarios[0].products.len();
+    let own = shard.range(spec.replications);
     // Every replication's totals go straight to their row: no per-thread copies to merge.
     let totals: Vec<Mutex<TotalsTable>> = scenarios
         .iter()
-        .map(|s| Mutex::new(TotalsTable::with_rows(s, spec.replications as usize)))
+        .map(|s| Mutex::new(TotalsTable::with_rows(s, (own.end - own.start) as usize)))
         .collect();
     let partials: Vec<Mutex<Option<Worker>>> = (0..rayon::current_num_threads())
         .map(|_| Mutex::new(None))
@@ -150,7 +220,7 @@ pub fn run_paired(
                 paired: PairedSums::new(scenarios.len(), periods, products),
             });
             for (partial, totals) in w.partials.iter_mut().zip(&totals) {
-                partial.run(spec.seed, replication, totals);
+                partial.run(spec.seed, replication, (totals, own.start));
             }
             if let Some((base, variants)) = w.partials.split_first() {
                 for (v, variant) in variants.iter().enumerate() {
@@ -164,6 +234,7 @@ pub fn run_paired(
     };
     let pilot = spec.replications.min(BATCH as u64);
     replicate(0..pilot, &vec![None; scenarios.len()]);
+    let pilot_is_own = own.start == 0 && own.end >= pilot;
     // The layout depends only on the pilot replications, never on which threads ran them.
     let mut slots: Vec<_> = partials
         .iter()
@@ -177,6 +248,10 @@ pub fn run_paired(
             Aggregate::pilot_binning(pilots.map(|p| &p.aggregate)).map(Arc::new)
         })
         .collect();
+    if !pilot_is_own {
+        // The pilot only set the layout: its replications are not this shard's to count.
+        slots.iter_mut().for_each(|slot| **slot = None);
+    }
     for w in slots.iter_mut().filter_map(|slot| slot.as_mut()) {
         for (p, b) in w.partials.iter_mut().zip(&binning) {
             if let Some(b) = b {
@@ -185,7 +260,11 @@ pub fn run_paired(
         }
     }
     drop(slots);
-    replicate(pilot..spec.replications, &binning);
+    if pilot_is_own {
+        replicate(pilot..own.end, &binning);
+    } else {
+        replicate(own.clone(), &binning);
+    }
 
     let workers: Vec<Worker> = partials
         .into_iter()
@@ -209,10 +288,14 @@ pub fn run_paired(
             }
         }
         let mut aggregate = aggregate.unwrap_or_else(|| {
-            // No replications: empty histograms.
+            // No replications of its own (an empty shard, or none at all): empty histograms,
+            // in the pilot's layout if there was one, so the shard still merges.
             let mut empty = Aggregate::new(scenarios[v]);
-            let nothing = vec![(u32::MAX, 0); empty.windows()];
-            empty.set_binning(Arc::new(Binning::around(&nothing)));
+            let layout = binning[v].clone().unwrap_or_else(|| {
+                let nothing = vec![(u32::MAX, 0); empty.windows()];
+                Arc::new(Binning::around(&nothing))
+            });
+            empty.set_binning(layout);
             empty
         });
         aggregate.flush();

@@ -74,7 +74,7 @@ impl Recorder for MaybeSeries {
 
 /// Sums over replications of (variant - base), by variant after the base, period and
 /// product: `[variant][period * products + product]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PairedSums {
     pub products: usize,
     pub replications: u64,

@@ -425,6 +425,8 @@ pub struct RunMeta {
     pub file_sha256: String,
     pub threads: usize,
     pub wall_seconds: f64,
+    /// Shards merged into the results, if they were merged.
+    pub shards: Option<u64>,
 }
 
 /// `summary.json`'s content.
@@ -449,6 +451,7 @@ pub fn summary(
             replications: totals.len() as u64,
             threads: meta.threads,
             wall_seconds: meta.wall_seconds,
+            shards: meta.shards,
             approximate_percentiles: approximate_percentiles(aggregate),
         },
         time: TimeInfo {

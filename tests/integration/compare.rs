@@ -14,7 +14,7 @@ fn plan(level_days: f64) -> Scenario {
     parse(&plan_text(level_days))
 }
 
-fn plan_text(level_days: f64) -> String {
+pub(crate) fn plan_text(level_days: f64) -> String {
     format!(
         r#"
 [scenario]

@@ -19,5 +19,7 @@ mod mass_casualty;
 mod plots;
 mod report;
 mod responses;
+mod shards;
 mod shipping;
+mod slurm;
 mod validation;

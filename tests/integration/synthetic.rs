@@ -261,6 +261,7 @@ pub fn write_results(dir: &Path, shape: &Shape) {
             replications: shape.replications,
             threads: 2,
             wall_seconds: 12.5,
+            shards: None,
             approximate_percentiles: 0,
         },
         time: TimeInfo {
