@@ -15,6 +15,7 @@ mod events;
 mod fuzz;
 mod interrupted;
 mod invariants;
+mod kubernetes;
 mod mass_casualty;
 mod plots;
 mod report;
