@@ -82,6 +82,8 @@ enum Command {
         /// Results directory written by `bloodsim run`, `compare` or `sweep`.
         dir: PathBuf,
     },
+    /// Print a JSON Schema of the scenario format (for editors: see `scenarios/README.md`).
+    Schema,
     /// Validate a scenario file and report every problem found.
     Check {
         /// Scenario file (TOML).
@@ -152,6 +154,10 @@ impl From<scenario::ScenarioError> for Failure {
 
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
+        Command::Schema => {
+            print!("{}", scenario::json_schema());
+            Ok(())
+        }
         Command::Check { file } => {
             let s = scenario::load(&file)?;
             println!(

@@ -7,7 +7,7 @@
 use serde::Deserialize;
 
 /// Which units leave stock first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Issuing {
     /// Oldest first (by collection time).
@@ -28,7 +28,7 @@ impl Issuing {
 }
 
 /// What happens to demand that stock cannot meet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UnmetDemand {
     /// The request is met elsewhere or not at all; it leaves the system.
@@ -39,7 +39,7 @@ pub enum UnmetDemand {
 }
 
 /// How a hub shares stock among orders it cannot fill completely.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Allocation {
     /// In proportion to the quantities ordered (largest remainder; ties to the first-listed hospital).
@@ -50,7 +50,7 @@ pub enum Allocation {
 }
 
 /// When in the period a hospital reviews its stock and orders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewTiming {
     /// Before the period's demand: an order with zero lead time serves this period's demand.

@@ -211,6 +211,19 @@ impl Scenario {
     }
 }
 
+/// A JSON Schema of the scenario file format, derived from the types the file is read into
+/// (so it cannot drift from the parser). Editors with a TOML language server (taplo, Even
+/// Better TOML) read it from a file's `#:schema` first line. Ranges and cross-references
+/// are checked by validation, not by the schema.
+pub fn json_schema() -> String {
+    let mut schema = schemars::schema_for!(raw::RawScenario);
+    schema.insert(
+        "title".into(),
+        "bloodsim scenario (scenarios/*.toml)".into(),
+    );
+    serde_json::to_string_pretty(&schema).expect("a schema serializes") + "\n"
+}
+
 /// Parses and validates scenario text; `file` names it in messages.
 pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
     validate::parse(text, file)

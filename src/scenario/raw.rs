@@ -14,7 +14,7 @@ use crate::blood::Product;
 use crate::policy::{Allocation, Issuing, ReviewTiming, UnmetDemand};
 
 /// A whole scenario file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
     /// Name, description and assumptions, shown in reports.
@@ -66,7 +66,7 @@ pub struct RawScenario {
 /// `[collection_management]`: each review, the collection factor is multiplied by
 /// `1 + reaction x (target_days - days) / target_days`, within `[min_factor, max_factor]`,
 /// in force `delay_days` later.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCollectionManagement {
     #[serde(default = "red_cells")]
@@ -98,7 +98,7 @@ fn one_and_a_half() -> f64 {
 
 /// `[[responses]]`: when `when` holds at the end of a period, `action` starts `delay_days`
 /// later and lasts `duration_days`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawResponse {
     pub name: String,
@@ -111,7 +111,7 @@ pub struct RawResponse {
 
 /// Days of supply of `product` (of one `group`, or all) at one `site` (a hub or hospital)
 /// or across the network, below `below_days`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTrigger {
     pub product: Product,
@@ -120,7 +120,7 @@ pub struct RawTrigger {
     pub below_days: f64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawAction {
     /// Donations everywhere multiplied by `factor`.
@@ -154,7 +154,7 @@ pub enum RawAction {
     },
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawMeta {
     pub name: String,
@@ -165,10 +165,11 @@ pub struct RawMeta {
     pub assumptions: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTime {
     /// First simulated day (a TOML date, e.g. `2026-01-01`), so weekdays and holidays are real.
+    #[schemars(with = "String")]
     pub start: Datetime,
     /// Simulated days, warm-up included (at most 36,500).
     pub horizon_days: f64,
@@ -196,7 +197,7 @@ fn default_replications() -> u64 {
     1000
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawGroups {
     /// `abo_rhd` (eight groups) or `single` (one ungrouped product; the default).
@@ -210,7 +211,7 @@ pub struct RawGroups {
     pub demand_frequencies: Option<BTreeMap<String, f64>>,
 }
 
-#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RawGroupSystem {
     AboRhd,
@@ -220,7 +221,7 @@ pub enum RawGroupSystem {
 
 /// A table keyed by product name (`red_cells`, `platelets`, `plasma`, `whole_blood`); an
 /// unknown key is an error naming the four allowed.
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, Clone, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PerProduct<T> {
     pub red_cells: Option<T>,
@@ -261,7 +262,7 @@ impl<T> PerProduct<T> {
 /// Products simulated; a product not listed is not simulated.
 pub type RawProducts = PerProduct<RawProduct>;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawProduct {
     /// Days from collection to expiry; a unit can be issued up to the end of the last period
@@ -273,7 +274,7 @@ pub struct RawProduct {
     pub substitution: RawSubstitution,
 }
 
-#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RawSubstitution {
     #[default]
@@ -284,7 +285,7 @@ pub enum RawSubstitution {
 /// Yields per donation kind. Omitted kinds take defaults for the products the scenario has:
 /// whole blood -> 1 red cell unit, 1 plasma unit, 0.25 platelet units (one pool per four
 /// buffy coats); apheresis platelets -> 1 platelet unit; apheresis plasma -> 1 plasma unit.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawYields {
     pub whole_blood: Option<RawYield>,
@@ -297,7 +298,7 @@ pub struct RawYields {
 pub type RawYield = PerProduct<f64>;
 
 /// A site; `kind` says which.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawSite {
     /// A fixed donor centre or a mobile drive.
@@ -361,7 +362,7 @@ pub enum RawSite {
     },
 }
 
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RawDonationKind {
     WholeBlood,
@@ -369,7 +370,7 @@ pub enum RawDonationKind {
     ApheresisPlasma,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDonation {
     /// `whole_blood`, `apheresis_platelets` or `apheresis_plasma`.
@@ -381,17 +382,20 @@ pub struct RawDonation {
 }
 
 /// Which days a collection site is open.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawSchedule {
     /// Open on these weekdays (`mon` ... `sun`).
     Weekly { weekdays: Vec<String> },
     /// Open only on these dates (a mobile drive's calendar).
-    Dates { dates: Vec<Datetime> },
+    Dates {
+        #[schemars(with = "Vec<String>")]
+        dates: Vec<Datetime>,
+    },
 }
 
 /// A count of events per day: `mean` at most 10^6, `dispersion` at least 0.01.
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, Clone, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawCount {
     Poisson {
@@ -418,7 +422,7 @@ pub enum RawCount {
 }
 
 /// Units in one patient request.
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, Clone, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawSize {
     Fixed {
@@ -446,7 +450,7 @@ impl Default for RawSize {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDemand {
     pub product: Product,
@@ -462,7 +466,7 @@ pub struct RawDemand {
     pub weekday_profile: Option<Vec<f64>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLink {
     pub from: String,
@@ -471,7 +475,7 @@ pub struct RawLink {
     pub hours: f64,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPolicy {
     /// `fifo` (oldest first; default), `lifo` or `fefo`.
@@ -496,7 +500,7 @@ pub struct RawPolicy {
 
 /// Lateral transfers: a hub that cannot fill a hospital's order asks the other hubs, which
 /// give from stock above what their own hospitals may order.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTransfers {
     /// Products moved between hubs.
@@ -509,7 +513,7 @@ pub struct RawTransfers {
 pub type RawReplenishmentSet = PerProduct<RawReplenishment>;
 
 /// A hospital's ordering rule for one product.
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, Clone, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawReplenishment {
     /// Periodic review: raise the inventory position (on hand + on order - backorders) to a level.
@@ -537,7 +541,7 @@ fn default_review_days() -> f64 {
     1.0
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCalendar {
     /// Twelve collection multipliers, January first.
@@ -548,12 +552,13 @@ pub struct RawCalendar {
     pub holidays: Vec<RawHoliday>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawHoliday {
     /// For the reader of the file; the model uses only the dates and factors.
     #[allow(dead_code)]
     pub name: String,
+    #[schemars(with = "String")]
     pub start: Datetime,
     /// Whole days the holiday lasts (default 1; at most 36,500). A holiday that began before
     /// the scenario's start applies to the days it overlaps.
@@ -575,7 +580,7 @@ fn default_one() -> f64 {
 pub type RawCostTable = PerProduct<RawCosts>;
 
 /// Unit costs in any one currency.
-#[derive(Debug, Deserialize, Default, Clone, Copy)]
+#[derive(Debug, Deserialize, Default, Clone, Copy, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCosts {
     #[serde(default)]
@@ -590,7 +595,7 @@ pub struct RawCosts {
     pub holding_per_unit_day: f64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawInitialStock {
     /// A hub or hospital.
@@ -606,14 +611,14 @@ pub struct RawInitialStock {
     pub age_days: Option<RawAge>,
 }
 
-#[derive(Debug, Deserialize, Clone, Copy)]
+#[derive(Debug, Deserialize, Clone, Copy, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAge {
     pub min: f64,
     pub max: f64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAlertLevel {
     pub name: String,
@@ -623,7 +628,7 @@ pub struct RawAlertLevel {
 }
 
 /// What the alert stages measure.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAlertScope {
     /// `network` (default: hubs and hospitals) or `hubs` (blood-centre stock, as Korea
@@ -634,7 +639,7 @@ pub struct RawAlertScope {
     pub products: Option<Vec<Product>>,
 }
 
-#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RawStageStock {
     #[default]
@@ -646,13 +651,14 @@ pub enum RawStageStock {
 /// date and time such as `2026-02-01T06:00:00`, rounded to the period), and a duration in
 /// `days` or `hours` (exactly one). Events that target sites take `sites` (names) and/or
 /// `regions` (the sites' `region`); with neither, every site of the kind the event affects.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawEvent {
     /// Donations at collection sites scaled by `factor` (e.g. 0.891 for Korea's -10.9%
     /// donors in 2020; 0 for cancelled drives).
     CollectionChange {
         name: String,
+        #[schemars(with = "String")]
         start: Datetime,
         days: Option<f64>,
         hours: Option<f64>,
@@ -666,6 +672,7 @@ pub enum RawEvent {
     /// `lag_hours` after the start, then decay towards normal with `half_life_days`.
     DonationSurge {
         name: String,
+        #[schemars(with = "String")]
         start: Datetime,
         days: Option<f64>,
         hours: Option<f64>,
@@ -682,6 +689,7 @@ pub enum RawEvent {
     /// demand up), for the listed `products` (default all).
     DemandChange {
         name: String,
+        #[schemars(with = "String")]
         start: Datetime,
         days: Option<f64>,
         hours: Option<f64>,
@@ -698,6 +706,7 @@ pub enum RawEvent {
     /// with unlimited capacity is either open or closed.
     LabOutage {
         name: String,
+        #[schemars(with = "String")]
         start: Datetime,
         days: Option<f64>,
         hours: Option<f64>,
@@ -713,6 +722,7 @@ pub enum RawEvent {
     /// road arrive as planned.
     TransportDisruption {
         name: String,
+        #[schemars(with = "String")]
         start: Datetime,
         days: Option<f64>,
         hours: Option<f64>,
@@ -730,6 +740,7 @@ pub enum RawEvent {
     /// otherwise).
     MassCasualty {
         name: String,
+        #[schemars(with = "String")]
         start: Datetime,
         days: Option<f64>,
         hours: Option<f64>,
@@ -752,6 +763,7 @@ pub enum RawEvent {
     /// `site` (a hub or hospital), spread evenly over the event's window.
     Imports {
         name: String,
+        #[schemars(with = "String")]
         start: Datetime,
         days: Option<f64>,
         hours: Option<f64>,
@@ -763,6 +775,7 @@ pub enum RawEvent {
     /// hospitals in `sites`/`regions` is destroyed with probability `stock_destroyed_share`.
     FacilityDamage {
         name: String,
+        #[schemars(with = "String")]
         start: Datetime,
         days: Option<f64>,
         hours: Option<f64>,
@@ -776,7 +789,7 @@ pub enum RawEvent {
 
 /// Units imported, by blood group label (`{ "O-" = 200, "O+" = 400 }`), or one number: a
 /// total split by the donor frequencies (the only form for ungrouped scenarios).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum RawUnits {
     Total(f64),
@@ -784,7 +797,7 @@ pub enum RawUnits {
 }
 
 /// Group-O red cells for patients whose group is not yet known.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawEmergencyRelease {
     /// Share of transfused patients whose first units are emergency-released.

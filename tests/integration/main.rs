@@ -20,6 +20,7 @@ mod mass_casualty;
 mod plots;
 mod report;
 mod responses;
+mod schema;
 mod shards;
 mod shipping;
 mod slurm;
