@@ -9,7 +9,6 @@ use std::path::Path;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sha2::{Digest, Sha256};
 
 use bloodsim::metrics::TotalsTable;
 use bloodsim::monte_carlo::{self, RunSpec};
@@ -403,10 +402,7 @@ fn cannot_write(out: &Path) -> impl Fn(std::io::Error) -> Failure + '_ {
 fn run_meta(file: &Path, bytes: &[u8], threads: usize, wall_seconds: f64) -> report::RunMeta {
     report::RunMeta {
         file: file.display().to_string(),
-        file_sha256: Sha256::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        file_sha256: results::sha256_hex(bytes),
         threads,
         wall_seconds,
         shards: None,

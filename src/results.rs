@@ -92,6 +92,11 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// SHA-256 of `bytes` in lowercase hex, as result and shard files record it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
 /// Writes a file atomically with `fill` and returns its digest.
 fn write_digested(
     path: &Path,

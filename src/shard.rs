@@ -24,11 +24,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::metrics::TotalsTable;
 use crate::monte_carlo::{Aggregate, RunOutput, RunSpec, Shard};
-use crate::results::write_atomic;
+use crate::results::{sha256_hex, write_atomic};
 use crate::scenario::Scenario;
 
 pub const META_FILE: &str = "shard.json";
@@ -82,14 +81,10 @@ struct Data {
     variants: Vec<(Aggregate, TotalsTable)>,
 }
 
-fn hex(digest: impl AsRef<[u8]>) -> String {
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// SHA-256 of the layout of an aggregate's histograms.
 fn layout_sha256(aggregate: &Aggregate) -> String {
     let bytes = postcard::to_stdvec(&aggregate.layout()).expect("a layout serializes");
-    hex(Sha256::digest(bytes))
+    sha256_hex(&bytes)
 }
 
 /// Writes a shard's files into `dir` (a staging directory: the caller swaps it in whole).
@@ -103,7 +98,7 @@ pub fn write(dir: &Path, run: &ShardRun<'_>, outputs: &[RunOutput]) -> io::Resul
         format: FORMAT,
         bloodsim_version: env!("CARGO_PKG_VERSION").to_string(),
         scenario_file: run.scenario_file.to_string(),
-        scenario_sha256: hex(Sha256::digest(run.scenario_text)),
+        scenario_sha256: sha256_hex(run.scenario_text),
         seed: run.spec.seed,
         replications: run.spec.replications,
         shard_index: run.shard.index,
@@ -112,7 +107,7 @@ pub fn write(dir: &Path, run: &ShardRun<'_>, outputs: &[RunOutput]) -> io::Resul
         own_replications: own.end - own.start,
         layout_sha256: layout_sha256(&outputs[0].aggregate),
         data_bytes: bytes.len() as u64,
-        data_sha256: hex(Sha256::digest(&bytes)),
+        data_sha256: sha256_hex(&bytes),
         threads: run.threads,
         wall_seconds: run.wall_seconds,
     };
@@ -257,7 +252,7 @@ pub fn order(dirs: &[PathBuf], metas: &[ShardMeta]) -> Result<Vec<usize>, MergeE
 pub fn scenario_text(dir: &Path, meta: &ShardMeta) -> Result<Vec<u8>, MergeError> {
     let text = fs::read(dir.join(SCENARIO_FILE))
         .map_err(|e| invalid(dir, format!("cannot read {SCENARIO_FILE}: {e}")))?;
-    if hex(Sha256::digest(&text)) != meta.scenario_sha256 {
+    if sha256_hex(&text) != meta.scenario_sha256 {
         return Err(invalid(
             dir,
             format!("{SCENARIO_FILE} does not match the SHA-256 in {META_FILE}"),
@@ -279,8 +274,7 @@ pub fn merge(
     for (dir, meta) in dirs.iter().zip(metas) {
         let bytes = fs::read(dir.join(DATA_FILE))
             .map_err(|e| invalid(dir, format!("cannot read {DATA_FILE}: {e}")))?;
-        if bytes.len() as u64 != meta.data_bytes || hex(Sha256::digest(&bytes)) != meta.data_sha256
-        {
+        if bytes.len() as u64 != meta.data_bytes || sha256_hex(&bytes) != meta.data_sha256 {
             return Err(invalid(
                 dir,
                 format!(
