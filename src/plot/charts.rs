@@ -575,6 +575,32 @@ fn percent_format(range: f64) -> impl Fn(&f64) -> String {
     move |v: &f64| format!("{:.*}%", decimals, v * 100.0)
 }
 
+/// The y range of a rate's panels: within [0, 1], spanning the means and intervals with a
+/// margin and at least one percentage point; from zero when `from_zero`.
+fn rate_axis(
+    estimates: impl Iterator<Item = crate::results::Estimate>,
+    from_zero: bool,
+) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for e in estimates {
+        for v in [e.mean, e.ci_low, e.ci_high]
+            .into_iter()
+            .filter(|v| v.is_finite())
+        {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+    }
+    let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+    let pad = ((hi - lo) * 0.2).max(0.005);
+    let y_lo = if from_zero {
+        0.0
+    } else {
+        (lo - pad).clamp(0.0, 0.99)
+    };
+    (y_lo, (hi + pad).min(1.0).max(y_lo + 0.01))
+}
+
 fn rates<DB: DrawingBackend>(data: &ResultsData, root: &DrawingArea<DB, Shift>) -> DrawResult
 where
     DB::ErrorType: 'static,
@@ -584,7 +610,7 @@ where
         scenario(data)
     );
     let subtitle = format!(
-        "After warm-up; dot = mean over {} replications, whiskers = 95% confidence interval; y axes zoomed to the data",
+        "After warm-up; dot = mean over {} replications (its value beside it), whiskers = 95% confidence interval; each rate's panels share one y axis",
         data.summary.run.replications
     );
     let body = header(root, &title, &subtitle, &[])?;
@@ -609,36 +635,25 @@ where
             true,
         ),
     ];
+    // One y range per rate across the products' panels, so equal-looking dots are equal.
+    let ranges: Vec<(f64, f64)> = metrics
+        .iter()
+        .map(|(_, _, pick, from_zero)| {
+            let all = products
+                .iter()
+                .flat_map(|p| headline_groups(data, p))
+                .map(pick);
+            rate_axis(all, *from_zero)
+        })
+        .collect();
     for (row, product) in products.iter().enumerate() {
         let rows = headline_groups(data, product);
-        for (col, (caption, y_desc, pick, from_zero)) in metrics.iter().enumerate() {
+        for (col, (caption, y_desc, pick, _)) in metrics.iter().enumerate() {
             let Some(panel) = panels.get(row * 2 + col) else {
                 continue;
             };
             let estimates: Vec<crate::results::Estimate> = rows.iter().map(|h| pick(h)).collect();
-            let lo = estimates
-                .iter()
-                .flat_map(|e| [e.mean, e.ci_low])
-                .filter(|v| v.is_finite())
-                .fold(f64::INFINITY, f64::min);
-            let hi = estimates
-                .iter()
-                .flat_map(|e| [e.mean, e.ci_high])
-                .filter(|v| v.is_finite())
-                .fold(f64::NEG_INFINITY, f64::max);
-            let (lo, hi) = if lo.is_finite() && hi.is_finite() {
-                (lo, hi)
-            } else {
-                (0.0, 1.0)
-            };
-            let pad = ((hi - lo) * 0.2).max(0.005);
-            // Rates: the axis stays within [0, 1] and spans at least one percentage point.
-            let y_lo = if *from_zero {
-                0.0
-            } else {
-                (lo - pad).clamp(0.0, 0.99)
-            };
-            let y_hi = (hi + pad).min(1.0).max(y_lo + 0.01);
+            let (y_lo, y_hi) = ranges[col];
             let n = rows.len().max(1) as i32;
             let mut chart = ChartBuilder::on(panel)
                 .caption(format!("{caption}: {product}"), bold(18.0))
@@ -700,6 +715,11 @@ where
                         6,
                         color.filled(),
                     )))?;
+                    let label = percent_format((y_hi - y_lo) / 10.0)(&e.mean);
+                    chart.draw_series(std::iter::once(
+                        EmptyElement::at((x.clone(), clamp(e.mean)))
+                            + Text::new(label, (10, -8), font(13.0)),
+                    ))?;
                 }
             }
         }
@@ -926,6 +946,28 @@ mod tests {
         assert_eq!(grid(9), (3, 3));
         assert_eq!(grid(30), (5, 6));
         assert_eq!(grid(0), (1, 1));
+    }
+
+    #[test]
+    fn rate_axes_stay_within_zero_and_one_and_hold_every_interval() {
+        let e = |mean: f64, ci_low: f64, ci_high: f64| crate::results::Estimate {
+            mean,
+            ci_low,
+            ci_high,
+        };
+        let fill = [e(0.999, 0.998, 1.0), e(0.93, 0.91, 0.95)];
+        let (lo, hi) = rate_axis(fill.into_iter(), false);
+        assert!(
+            (0.0..=0.91).contains(&lo) && (1.0 - 1e-12..=1.0).contains(&hi),
+            "{lo} {hi}"
+        );
+        let (lo, hi) = rate_axis([e(0.0, 0.0, 0.0)].into_iter(), true);
+        assert!(
+            lo == 0.0 && hi >= 0.01,
+            "one percentage point at least: {hi}"
+        );
+        let (lo, hi) = rate_axis(std::iter::empty(), false);
+        assert!(lo >= 0.0 && hi <= 1.0 && hi > lo);
     }
 
     #[test]

@@ -169,27 +169,6 @@ impl<'a> Locator<'a> {
         self.problem_at(self.span_of(path), path.to_string(), message)
     }
 
-    /// A type error at the value it names. Serde reports errors inside internally tagged
-    /// tables (sites, counts, sizes, schedules, rules) at the table, since it buffers the
-    /// table first; the message names the offending value (`string "forty"`, `integer
-    /// `-1``, `floating point `1.5``, `boolean `true``, `unknown variant `x``), so this finds
-    /// the first value so written at or after the reported place, and its field path.
-    pub fn refine(&self, span: &Range<usize>, message: &str) -> Option<(Range<usize>, FieldPath)> {
-        let wanted = Named::from_message(message)?;
-        let doc = self.document.as_ref()?;
-        let mut best: Option<(Range<usize>, FieldPath)> = None;
-        walk_table(doc.get_ref(), &FieldPath::root(), &mut |path, value| {
-            let here = value.span();
-            if here.start >= span.start
-                && wanted.matches(value.get_ref())
-                && best.as_ref().is_none_or(|(b, _)| here.start < b.start)
-            {
-                best = Some((here, path.clone()));
-            }
-        });
-        best
-    }
-
     fn span_of(&self, path: &FieldPath) -> Option<Range<usize>> {
         let doc = self.document.as_ref()?;
         let mut span = None;
@@ -214,7 +193,7 @@ impl<'a> Locator<'a> {
 }
 
 /// A value named in a serde error message.
-enum Named {
+pub(super) enum Named {
     Str(String),
     Integer(i128),
     Float(f64),
@@ -222,7 +201,7 @@ enum Named {
 }
 
 impl Named {
-    fn from_message(message: &str) -> Option<Named> {
+    pub(super) fn from_message(message: &str) -> Option<Named> {
         let between = |s: &str, open: &str, close: char| -> Option<String> {
             let start = s.find(open)? + open.len();
             let len = s[start..].find(close)?;
@@ -248,7 +227,7 @@ impl Named {
         None
     }
 
-    fn matches(&self, value: &DeValue) -> bool {
+    pub(super) fn matches(&self, value: &DeValue) -> bool {
         let number = |raw: &str| raw.replace('_', "");
         match (self, value) {
             (Named::Str(debug), DeValue::String(s)) => format!("{:?}", s.as_ref()) == *debug,
@@ -264,29 +243,14 @@ impl Named {
     }
 }
 
-fn walk_table<'a>(
+/// Visits each key of `table` (under `path`) with its value.
+pub(super) fn walk_keys<'a>(
     table: &'a DeTable<'a>,
     path: &FieldPath,
-    visit: &mut impl FnMut(&FieldPath, &'a Spanned<DeValue<'a>>),
+    visit: &mut impl FnMut(&FieldPath, &'a Spanned<std::borrow::Cow<'a, str>>, &'a Spanned<DeValue<'a>>),
 ) {
     for (key, value) in table.iter() {
-        walk_value(value, &path.key(key.get_ref()), visit);
-    }
-}
-
-fn walk_value<'a>(
-    value: &'a Spanned<DeValue<'a>>,
-    path: &FieldPath,
-    visit: &mut impl FnMut(&FieldPath, &'a Spanned<DeValue<'a>>),
-) {
-    match value.get_ref() {
-        DeValue::Table(t) => walk_table(t, path, visit),
-        DeValue::Array(a) => {
-            for (i, v) in a.into_iter().enumerate() {
-                walk_value(v, &path.index(i), visit);
-            }
-        }
-        _ => visit(path, value),
+        visit(path, key, value);
     }
 }
 

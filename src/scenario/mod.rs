@@ -5,6 +5,7 @@
 //! invariants (references resolve, rates are finite and non-negative, shelf lives at least one
 //! period, frequencies sum to one) the engine relies on.
 
+mod decode;
 mod error;
 pub mod limits;
 pub mod overrides;

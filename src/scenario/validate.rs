@@ -8,7 +8,7 @@ use toml::value::Datetime;
 mod events;
 mod responses;
 
-use super::error::{FieldPath, Locator, Problem, ScenarioError, readable};
+use super::error::{FieldPath, Locator, Problem, ScenarioError};
 use super::limits::*;
 use super::raw::*;
 use super::{AlertLevel, AlertScope, Costs, InitialLot, ProductSpec, Scenario};
@@ -29,18 +29,9 @@ const SUM_TOLERANCE: f64 = 1e-3;
 
 pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
     let locator = Locator::new(text);
-    let raw: RawScenario = toml::from_str(text).map_err(|e| {
-        let message = e.message().trim().to_string();
-        let problem = match e.span().and_then(|span| locator.refine(&span, &message)) {
-            Some((span, path)) => {
-                locator.problem_at(Some(span), path.to_string(), readable(&message))
-            }
-            None => locator.problem_at(e.span(), String::new(), readable(&message)),
-        };
-        ScenarioError {
-            file: file.to_string(),
-            problems: vec![problem],
-        }
+    let raw = super::decode::decode(text, &locator).map_err(|problems| ScenarioError {
+        file: file.to_string(),
+        problems,
     })?;
     let mut v = Validator {
         locator,

@@ -194,3 +194,150 @@ fn mutated_scenarios_never_panic_or_hang() {
         "the mutants exercise validation and the engine"
     );
 }
+
+/// How a mutant's `bloodsim` process ended.
+#[cfg(target_os = "linux")]
+struct Ended {
+    /// The exit code; `None` when a signal ended it (an abort, the memory cap, the timer).
+    code: Option<i32>,
+    timed_out: bool,
+    /// Peak resident memory, bytes.
+    peak_bytes: u64,
+}
+
+/// Runs the CLI with `args` under an address-space cap, killed past `bound`; the peak
+/// resident memory comes from the kernel's accounting of the child (`wait4`).
+#[cfg(target_os = "linux")]
+fn run_cli(args: &[&std::ffi::OsStr], bound: Duration, stderr: &std::path::Path) -> Ended {
+    use std::os::unix::process::CommandExt;
+    const ADDRESS_SPACE: u64 = 8 << 30;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_bloodsim"));
+    command
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(stderr).unwrap());
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let cap = libc::rlimit {
+                rlim_cur: ADDRESS_SPACE,
+                rlim_max: ADDRESS_SPACE,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &cap) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    // Reaped below by wait4, which also reports its peak memory.
+    #[allow(clippy::zombie_processes)]
+    let child = command.spawn().expect("bloodsim starts");
+    let pid = child.id() as libc::pid_t;
+    let started = Instant::now();
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let mut timed_out = false;
+    loop {
+        // SAFETY: pid is our child, not yet reaped; status and usage are valid out-pointers.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if r == pid {
+            break;
+        }
+        assert!(r == 0, "wait4 failed: {}", std::io::Error::last_os_error());
+        if !timed_out && started.elapsed() > bound {
+            timed_out = true;
+            // SAFETY: signalling our own, unreaped child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ended {
+        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        timed_out,
+        peak_bytes: usage.ru_maxrss as u64 * 1024,
+    }
+}
+
+/// The fuzzer through the command line, as a planner meets it: each mutant is written to a
+/// file, `bloodsim check` and (when it passes) a two-replication `bloodsim run` must exit 0
+/// or 2 (a located error), within a time bound and a memory bound. Prints the figures the
+/// issue asks for: mutants run, exit codes, and the largest memory from a file under 10 KB.
+/// `BLOODSIM_FUZZ_CLI_CASES=5000 cargo test --test integration fuzz_cli -- --nocapture`
+/// runs longer.
+#[cfg(target_os = "linux")]
+#[test]
+fn fuzz_cli_mutants_exit_0_or_2_within_time_and_memory() {
+    let cases: usize = std::env::var("BLOODSIM_FUZZ_CLI_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let seed: u64 = std::env::var("BLOODSIM_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12);
+    let mut rng = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
+    let bound = Duration::from_secs(60);
+    const MEMORY_BOUND: u64 = 1 << 30;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mutant.toml");
+    let out = dir.path().join("results");
+    let stderr = dir.path().join("stderr.txt");
+    let (mut codes, mut small_peak, mut peak) = (std::collections::BTreeMap::new(), 0u64, 0u64);
+    for case in 0..cases {
+        let (name, base) = SCENARIOS[case % SCENARIOS.len()];
+        let base = base
+            .replace("horizon_days = 396", "horizon_days = 28")
+            .replace("warm_up_days = 31", "warm_up_days = 14");
+        let text = mutate(&base, &mut rng);
+        std::fs::write(&file, &text).unwrap();
+        let check = ["check".as_ref(), file.as_os_str()];
+        let run = [
+            "run".as_ref(),
+            file.as_os_str(),
+            "--replications".as_ref(),
+            "2".as_ref(),
+            "--threads".as_ref(),
+            "1".as_ref(),
+            "--quiet".as_ref(),
+            "--no-plots".as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ];
+        for (command, args) in [("check", &check[..]), ("run", &run[..])] {
+            let ended = run_cli(args, bound, &stderr);
+            let said = std::fs::read_to_string(&stderr).unwrap_or_default();
+            assert!(
+                !ended.timed_out,
+                "mutant {case} of {name}: `{command}` ran past {bound:?}:\n{text}"
+            );
+            assert!(
+                matches!(ended.code, Some(0 | 2)),
+                "mutant {case} of {name}: `{command}` ended with {:?} (0 or 2 allowed):\n{said}\n{text}",
+                ended.code
+            );
+            assert!(
+                ended.peak_bytes <= MEMORY_BOUND,
+                "mutant {case} of {name}: `{command}` used {} MB:\n{text}",
+                ended.peak_bytes >> 20
+            );
+            *codes.entry((command, ended.code)).or_insert(0usize) += 1;
+            peak = peak.max(ended.peak_bytes);
+            if text.len() < 10 * 1024 {
+                small_peak = small_peak.max(ended.peak_bytes);
+            }
+            if ended.code != Some(0) {
+                break;
+            }
+        }
+    }
+    eprintln!(
+        "fuzz (CLI): {cases} mutants; exits {codes:?}; peak memory {:.1} MB (files under 10 KB), {:.1} MB (all)",
+        small_peak as f64 / 1e6,
+        peak as f64 / 1e6
+    );
+    assert!(
+        codes.contains_key(&("run", Some(0))) && codes.contains_key(&("check", Some(2))),
+        "the mutants reach both a rejection and a run: {codes:?}"
+    );
+}

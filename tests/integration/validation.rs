@@ -676,3 +676,106 @@ fn a_link_with_an_invalid_time_is_one_problem() {
     assert_eq!(err.problems.len(), 1, "{err}");
     assert_eq!(err.problems[0].field, "links[0].hours", "{err}");
 }
+
+/// Every type error in the file is reported, each at its value with its field path, not
+/// only serde's first: in different tables, in one tagged table, and an unknown key.
+#[test]
+fn every_type_error_is_reported_at_its_value() {
+    let text = BASE
+        .replacen("mean = 40.0", "mean = \"forty\"", 1)
+        .replacen("units = 1 }", "units = -1 }", 1)
+        .replacen("horizon_days = 364", "horizon_days = \"a year\"", 1)
+        .replacen("issuing = \"fifo\"", "issuing = \"first_in\"", 1)
+        .replacen("\nhours = 24", "\nhours = 24\nspeed = 80", 1);
+    let err = scenario::parse(&text, "t.toml").unwrap_err();
+    let got: Vec<(&str, Option<usize>)> = err
+        .problems
+        .iter()
+        .map(|p| (p.field.as_str(), p.line))
+        .collect();
+    let want = [
+        ("time.horizon_days", "horizon_days = \"a year\""),
+        (
+            "sites[1].demand[0].requests_per_day.mean",
+            "mean = \"forty\"",
+        ),
+        ("sites[1].demand[0].units_per_request.units", "units = -1 }"),
+        ("links[0].speed", "speed = 80"),
+        ("policy.issuing", "issuing = \"first_in\""),
+    ];
+    let mut want: Vec<(&str, Option<usize>)> = want
+        .iter()
+        .map(|(f, needle)| (*f, Some(line_of(&text, needle))))
+        .collect();
+    let mut sorted = got.clone();
+    sorted.sort_by_key(|(_, l)| *l);
+    want.sort_by_key(|(_, l)| *l);
+    assert_eq!(sorted, want, "{err}");
+    assert!(err.to_string().contains("5 problems found"), "{err}");
+}
+
+/// When a wrong value has a look-alike elsewhere in its table (the same text in a field
+/// where it is valid), the error is at the field where it is wrong.
+#[test]
+fn a_type_error_is_not_pinned_on_a_look_alike_value() {
+    // The hospital is named "40"; the demand's mean is the string "40".
+    let text =
+        BASE.replace("\"General hospital\"", "\"40\"")
+            .replacen("mean = 40.0", "mean = \"40\"", 1);
+    let err = scenario::parse(&text, "t.toml").unwrap_err();
+    assert_eq!(err.problems.len(), 1, "{err}");
+    let p = &err.problems[0];
+    assert_eq!(p.field, "sites[1].demand[0].requests_per_day.mean", "{err}");
+    assert_eq!(p.line, Some(line_of(&text, "mean = \"40\"")), "{err}");
+    // Numbers alike: a valid mean of 1.5 before a unit count of 1.5 in the same site.
+    let text =
+        BASE.replacen("mean = 40.0", "mean = 1.5", 1)
+            .replacen("units = 1 }", "units = 1.5 }", 1);
+    let err = scenario::parse(&text, "t.toml").unwrap_err();
+    assert_eq!(err.problems.len(), 1, "{err}");
+    assert_eq!(
+        err.problems[0].field, "sites[1].demand[0].units_per_request.units",
+        "{err}"
+    );
+    assert_eq!(
+        err.problems[0].line,
+        Some(line_of(&text, "units = 1.5 }")),
+        "{err}"
+    );
+}
+
+/// A site's key written after its `[[sites.demand]]` header belongs, in TOML, to the
+/// demand: the error is at that key, with its path, and says to move it above the header.
+#[test]
+fn a_key_below_a_sub_table_header_is_located_and_explained() {
+    let text = BASE
+        .replacen("supplied_by = \"Regional blood centre\"\n", "", 1)
+        .replacen(
+            "units_per_request = { type = \"fixed\", units = 1 }",
+            "units_per_request = { type = \"fixed\", units = 1 }\n  supplied_by = \"Regional blood centre\"",
+            1,
+        );
+    let err = scenario::parse(&text, "t.toml").unwrap_err();
+    let p = &err.problems[0];
+    assert_eq!(p.field, "sites[1].demand[0].supplied_by", "{err}");
+    assert_eq!(p.line, Some(line_of(&text, "  supplied_by")), "{err}");
+    let header = line_of(&text, "[[sites.demand]]");
+    assert!(
+        p.message
+            .contains(&format!("`[[sites.demand]]` header on line {header}"))
+            && p.message.contains("move `supplied_by` above"),
+        "{err}"
+    );
+}
+
+/// A date that does not exist is a syntax error in TOML; it still names its field.
+#[test]
+fn an_impossible_date_names_its_field() {
+    let text = BASE.replacen("start = 2026-01-05", "start = 2026-02-30", 1);
+    let err = scenario::parse(&text, "t.toml").unwrap_err();
+    assert_eq!(err.problems.len(), 1, "{err}");
+    let p = &err.problems[0];
+    assert_eq!(p.field, "time.start", "{err}");
+    assert_eq!(p.line, Some(line_of(&text, "2026-02-30")), "{err}");
+    assert!(p.message.contains("day between 01 and 28"), "{err}");
+}
