@@ -337,3 +337,30 @@ proptest! {
         checker.assert_complete();
     }
 }
+
+/// Every bundled scenario (the library planners copy) runs one replication keeping every
+/// invariant: units conserved at each site and period, no negative stock, every issue
+/// compatible. The scenarios' own figures are measured by `scenarios/table.py`.
+#[test]
+fn every_bundled_scenario_keeps_every_invariant() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "the scenario library: {files:?}");
+    for path in files {
+        let scenario = bloodsim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let mut checker = InvariantChecker::new(&scenario);
+        Engine::new(&scenario).run(scenario.seed, 0, &mut checker);
+        assert_eq!(
+            checker.periods_checked,
+            scenario.calendar.periods,
+            "{}",
+            path.display()
+        );
+        checker.assert_complete();
+    }
+}
