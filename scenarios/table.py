@@ -10,6 +10,7 @@ hold, the published figure beside the simulated one.
     cargo build --release
     python3 scenarios/table.py                 # all scenarios, default replications
     python3 scenarios/table.py --replications 20 --only laos   # a quick look, not for the README
+    python3 scenarios/table.py --results /tmp/library   # keep results; rerun only changed files
 
 Python 3.8+, standard library only. The figures are means over replications; intervals are
 the 95% intervals bloodsim reports; "band" is the mean over the window of the daily 5th and
@@ -154,6 +155,9 @@ def sources(path):
 
 
 def run_scenario(bloodsim, path, out, replications):
+    summary = out / "summary.json"
+    if not replications and summary.exists() and summary.stat().st_mtime > path.stat().st_mtime:
+        return Run(out)  # kept from an earlier call with --results, and newer than the file
     cmd = [bloodsim, "run", str(path), "--out", str(out), "--quiet", "--no-plots"]
     if replications:
         cmd += ["--replications", str(replications)]
@@ -167,6 +171,7 @@ def main():
     ap.add_argument("--replications", type=int, help="override every scenario's (the README keeps the defaults)")
     ap.add_argument("--only", help="scenarios whose file name contains this")
     ap.add_argument("--print", action="store_true", help="print the table instead of rewriting the README")
+    ap.add_argument("--results", help="keep each run's results here and reuse those newer than their scenario")
     args = ap.parse_args()
     files = sorted(HERE.glob("*.toml"))
     if args.only:
@@ -175,7 +180,8 @@ def main():
              "|---|---|---|---|---|---|---|---|"]
     published = ["| scenario | published outcome | published | source | simulated | within the source's range |",
                  "|---|---|---|---|---|---|"]
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.results or scratch
         for path in files:
             name = path.stem
             print(f"table.py: running {name}", file=sys.stderr)
