@@ -105,8 +105,11 @@ class Run:
     def __init__(self, out):
         self.out = out
         self.summary = json.loads((out / "summary.json").read_text())
+        # Only the rows the table reads: all groups' stock and days of supply (the file
+        # holds every group, metric and site, 10^5-10^6 rows).
         with open(out / "periods.csv", newline="") as f:
-            self.periods = list(csv.DictReader(f))
+            self.periods = [r for r in csv.DictReader(f)
+                            if r["group"] == "all" and r["metric"] in ("on_hand", "days_of_supply")]
         with open(out / "replications.csv", newline="") as f:
             self.replications = list(csv.DictReader(f))
 
@@ -150,7 +153,7 @@ def headline_cells(run):
 
 def sources(path):
     text = path.read_text()
-    refs = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text)})
+    refs = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text)} - {0})
     return "facts " + ", ".join(f"[{n}]" for n in refs) if refs else "-"
 
 
