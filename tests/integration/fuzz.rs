@@ -271,7 +271,7 @@ fn fuzz_cli_mutants_exit_0_or_2_within_time_and_memory() {
     let cases: usize = std::env::var("BLOODSIM_FUZZ_CLI_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(60);
+        .unwrap_or(40);
     let seed: u64 = std::env::var("BLOODSIM_FUZZ_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
