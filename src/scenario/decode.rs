@@ -8,13 +8,14 @@
 //! until it decodes or an error cannot be neutralised (a missing field). A syntax error stops
 //! at once, as in other tools, but still names the field it is in.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::error::{FieldPath, Locator, Named, Problem, readable, walk_keys};
+use super::error::{FieldPath, Locator, Named, Problem, readable};
 use super::raw::RawScenario;
 
 /// Type errors reported from one file before giving up (each costs a decode of the file).
@@ -94,11 +95,11 @@ struct Found {
 fn locate(doc: &DeTable, text: &str, span: Option<Range<usize>>, message: &str) -> Option<Found> {
     let mut all: Vec<Found> = Vec::new();
     if let Some(key) = unknown_field(message) {
-        walk_all(doc, &FieldPath::root(), &mut |path, k, v| {
-            if k.get_ref() == key.as_str() {
+        walk(doc, &FieldPath::root(), &mut |path, k, v| {
+            if let Some(k) = k.filter(|k| k.get_ref() == key.as_str()) {
                 all.push(Found {
                     span: k.span().start..v.span().end,
-                    path: path.key(&key),
+                    path: path.clone(),
                     key: Some(key.clone()),
                     scalar: !matches!(v.get_ref(), DeValue::Table(_)),
                 });
@@ -106,8 +107,17 @@ fn locate(doc: &DeTable, text: &str, span: Option<Range<usize>>, message: &str) 
         });
     } else {
         let wanted = Named::from_message(message)?;
-        walk_keys(doc, &FieldPath::root(), &mut |path, k, v| {
-            collect_values(v, &path.key(k.get_ref()), &wanted, &mut all);
+        walk(doc, &FieldPath::root(), &mut |path, _, v| {
+            if !matches!(v.get_ref(), DeValue::Table(_) | DeValue::Array(_))
+                && wanted.matches(v.get_ref())
+            {
+                all.push(Found {
+                    span: v.span(),
+                    path: path.clone(),
+                    key: None,
+                    scalar: true,
+                });
+            }
         });
     }
     let place = span.unwrap_or(0..text.len());
@@ -133,51 +143,35 @@ fn locate(doc: &DeTable, text: &str, span: Option<Range<usize>>, message: &str) 
     Some(all.swap_remove(pick))
 }
 
-/// Visits every key of `table` and of the tables within it (arrays of tables included),
-/// with the path of the table that holds it.
-fn walk_all<'a>(
+/// The key of a value in a table (`None` for an item of an array).
+type Key<'a> = Option<&'a Spanned<Cow<'a, str>>>;
+
+/// Visits every value of `table` and of the tables and arrays within it, depth first, with
+/// its own path and its key.
+fn walk<'a>(
     table: &'a DeTable<'a>,
     path: &FieldPath,
-    visit: &mut impl FnMut(&FieldPath, &'a Spanned<std::borrow::Cow<'a, str>>, &'a Spanned<DeValue<'a>>),
+    visit: &mut impl FnMut(&FieldPath, Key<'a>, &'a Spanned<DeValue<'a>>),
 ) {
-    walk_keys(table, path, &mut |p, k, v| {
-        visit(p, k, v);
-        let here = p.key(k.get_ref());
-        match v.get_ref() {
-            DeValue::Table(t) => walk_all(t, &here, visit),
-            DeValue::Array(a) => {
-                for (i, item) in a.iter().enumerate() {
-                    if let DeValue::Table(t) = item.get_ref() {
-                        walk_all(t, &here.index(i), visit);
-                    }
-                }
-            }
-            _ => {}
-        }
-    });
+    for (key, value) in table.iter() {
+        walk_value(value, &path.key(key.get_ref()), Some(key), visit);
+    }
 }
 
-fn collect_values(
-    value: &Spanned<DeValue>,
+fn walk_value<'a>(
+    value: &'a Spanned<DeValue<'a>>,
     path: &FieldPath,
-    wanted: &Named,
-    out: &mut Vec<Found>,
+    key: Key<'a>,
+    visit: &mut impl FnMut(&FieldPath, Key<'a>, &'a Spanned<DeValue<'a>>),
 ) {
+    visit(path, key, value);
     match value.get_ref() {
-        DeValue::Table(t) => walk_keys(t, path, &mut |p, k, v| {
-            collect_values(v, &p.key(k.get_ref()), wanted, out)
-        }),
-        DeValue::Array(a) => {
-            for (i, v) in a.iter().enumerate() {
-                collect_values(v, &path.index(i), wanted, out);
+        DeValue::Table(t) => walk(t, path, visit),
+        DeValue::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                walk_value(item, &path.index(i), None, visit);
             }
         }
-        v if wanted.matches(v) => out.push(Found {
-            span: value.span(),
-            path: path.clone(),
-            key: None,
-            scalar: true,
-        }),
         _ => {}
     }
 }
@@ -383,36 +377,14 @@ fn header_above(text: &str, before: usize) -> Option<usize> {
 /// The deepest table or value of `doc` whose span starts at `offset` or holds it.
 fn path_at(doc: &DeTable, offset: usize) -> Option<FieldPath> {
     let mut best: Option<(usize, FieldPath)> = None;
-    walk_keys(doc, &FieldPath::root(), &mut |path, k, v| {
-        deepest(v, &path.key(k.get_ref()), offset, &mut best);
+    walk(doc, &FieldPath::root(), &mut |path, _, value| {
+        let span = value.span();
+        let holds = span.start <= offset && offset < span.end.max(span.start + 1);
+        if holds && best.as_ref().is_none_or(|(len, _)| span.len() <= *len) {
+            best = Some((span.len(), path.clone()));
+        }
     });
     best.map(|(_, p)| p)
-}
-
-fn deepest(
-    value: &Spanned<DeValue>,
-    path: &FieldPath,
-    offset: usize,
-    best: &mut Option<(usize, FieldPath)>,
-) {
-    let span = value.span();
-    if !(span.start <= offset && offset < span.end.max(span.start + 1)) {
-        return;
-    }
-    if best.as_ref().is_none_or(|(len, _)| span.len() <= *len) {
-        *best = Some((span.len(), path.clone()));
-    }
-    match value.get_ref() {
-        DeValue::Table(t) => walk_keys(t, path, &mut |p, k, v| {
-            deepest(v, &p.key(k.get_ref()), offset, best)
-        }),
-        DeValue::Array(a) => {
-            for (i, v) in a.iter().enumerate() {
-                deepest(v, &path.index(i), offset, best);
-            }
-        }
-        _ => {}
-    }
 }
 
 /// The field a syntax error at `offset` is in, read from the text (the document does not

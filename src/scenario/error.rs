@@ -243,17 +243,6 @@ impl Named {
     }
 }
 
-/// Visits each key of `table` (under `path`) with its value.
-pub(super) fn walk_keys<'a>(
-    table: &'a DeTable<'a>,
-    path: &FieldPath,
-    visit: &mut impl FnMut(&FieldPath, &'a Spanned<std::borrow::Cow<'a, str>>, &'a Spanned<DeValue<'a>>),
-) {
-    for (key, value) in table.iter() {
-        visit(path, key, value);
-    }
-}
-
 /// A parser's type error in a planner's words: serde prints a float in full (`1e300` as 301
 /// digits) and names Rust types (`u32`). The `invalid type` / `invalid value` lead is kept.
 pub fn readable(message: &str) -> String {

@@ -117,16 +117,25 @@ fn mutate(text: &str, rng: &mut Rng) -> String {
     lines.join("\n")
 }
 
+/// A number from the environment (a longer or different campaign), or the CI default.
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A bundled year-long scenario cut to four weeks, so a run of a mutant takes a fraction of a
+/// second.
+fn four_weeks(base: &str) -> String {
+    base.replace("horizon_days = 396", "horizon_days = 28")
+        .replace("warm_up_days = 31", "warm_up_days = 14")
+}
+
 #[test]
 fn mutated_scenarios_never_panic_or_hang() {
-    let cases: usize = std::env::var("BLOODSIM_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300);
-    let seed: u64 = std::env::var("BLOODSIM_FUZZ_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(12);
+    let cases = env_or("BLOODSIM_FUZZ_CASES", 300) as usize;
+    let seed = env_or("BLOODSIM_FUZZ_SEED", 12);
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let bound = Duration::from_secs(20);
     // A hung mutant never returns to be timed: a watchdog ends the process, naming it.
@@ -147,10 +156,7 @@ fn mutated_scenarios_never_panic_or_hang() {
     let (mut valid, mut ran, mut slowest) = (0, 0, Duration::ZERO);
     for case in 0..cases {
         let (name, base) = SCENARIOS[case % SCENARIOS.len()];
-        // Korea for four weeks, so that a run of a mutant takes a fraction of a second.
-        let base = base
-            .replace("horizon_days = 396", "horizon_days = 28")
-            .replace("warm_up_days = 31", "warm_up_days = 14");
+        let base = four_weeks(base);
         let text = mutate(&base, &mut rng);
         let started = Instant::now();
         *current.lock().unwrap_or_else(|e| e.into_inner()) = Some((started, text.clone()));
@@ -268,14 +274,8 @@ fn run_cli(args: &[&std::ffi::OsStr], bound: Duration, stderr: &std::path::Path)
 #[cfg(target_os = "linux")]
 #[test]
 fn fuzz_cli_mutants_exit_0_or_2_within_time_and_memory() {
-    let cases: usize = std::env::var("BLOODSIM_FUZZ_CLI_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(40);
-    let seed: u64 = std::env::var("BLOODSIM_FUZZ_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(12);
+    let cases = env_or("BLOODSIM_FUZZ_CLI_CASES", 40) as usize;
+    let seed = env_or("BLOODSIM_FUZZ_SEED", 12);
     let mut rng = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
     let bound = Duration::from_secs(60);
     const MEMORY_BOUND: u64 = 1 << 30;
@@ -286,9 +286,7 @@ fn fuzz_cli_mutants_exit_0_or_2_within_time_and_memory() {
     let (mut codes, mut small_peak, mut peak) = (std::collections::BTreeMap::new(), 0u64, 0u64);
     for case in 0..cases {
         let (name, base) = SCENARIOS[case % SCENARIOS.len()];
-        let base = base
-            .replace("horizon_days = 396", "horizon_days = 28")
-            .replace("warm_up_days = 31", "warm_up_days = 14");
+        let base = four_weeks(base);
         let text = mutate(&base, &mut rng);
         std::fs::write(&file, &text).unwrap();
         let check = ["check".as_ref(), file.as_os_str()];
