@@ -328,6 +328,9 @@ pub struct ReplicationRow {
     pub units_moved: u64,
     #[serde(default)]
     pub hours_donation_to_hub: f64,
+    /// Units collected (before testing discards) or supplied from outside, by donor group.
+    #[serde(default)]
+    pub collected: u64,
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, then a rename,

@@ -416,6 +416,7 @@ fn replication_row(
         cost: l.cost(&scenario.costs[p], t.period_days()),
         units_moved: l.moved,
         hours_donation_to_hub: l.hours_to_hub(f64::from(scenario.calendar.period_hours)),
+        collected: l.collected,
     }
 }
 

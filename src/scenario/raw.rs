@@ -548,8 +548,25 @@ pub struct RawCalendar {
     pub collection_by_month: Option<Vec<f64>>,
     /// Twelve demand multipliers, January first.
     pub demand_by_month: Option<Vec<f64>>,
+    /// Steady yearly growth (or decline) of collection, compounding daily.
+    pub collection_trend: Option<RawTrend>,
+    /// Steady yearly growth (or decline) of demand, compounding daily.
+    pub demand_trend: Option<RawTrend>,
     #[serde(default)]
     pub holidays: Vec<RawHoliday>,
+}
+
+/// A trend over the horizon: on day `d` the rates are multiplied by
+/// `(1 + per_year) ^ ((d - reference) / 365)`, so the factor is 1 on `reference`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrend {
+    /// Yearly change as a fraction: 0.25 is +25% a year, -0.1 is -10% a year
+    /// (from -0.5 to 2).
+    pub per_year: f64,
+    /// The date on which the factor is 1: the rates written in the file are those of this day.
+    #[schemars(with = "String")]
+    pub reference: Datetime,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

@@ -540,6 +540,13 @@ impl Validator<'_> {
         let mut demand: Vec<f64> = (0..days as u32)
             .map(|d| demand_month[cal.month(d)])
             .collect();
+        self.trend(
+            &p.key("collection_trend"),
+            &raw.collection_trend,
+            cal,
+            &mut collection,
+        );
+        self.trend(&p.key("demand_trend"), &raw.demand_trend, cal, &mut demand);
         for (i, h) in raw.holidays.iter().enumerate() {
             let hp = p.key("holidays").index(i);
             let start = self.date(&hp.key("start"), &h.start);
@@ -568,6 +575,50 @@ impl Validator<'_> {
             }
         }
         (collection, demand)
+    }
+
+    /// Folds a yearly trend into per-day factors. The compounded factor must stay within
+    /// [1/MAX_FACTOR, MAX_FACTOR] over the horizon, so a long horizon cannot turn a modest
+    /// rate into an absurd one unnoticed.
+    fn trend(
+        &mut self,
+        path: &FieldPath,
+        raw: &Option<RawTrend>,
+        cal: &Calendar,
+        factors: &mut [f64],
+    ) {
+        let Some(raw) = raw else { return };
+        let rate = self.within(
+            &path.key("per_year"),
+            raw.per_year,
+            -0.5,
+            2.0,
+            "a yearly change: 0.25 is +25% a year",
+        );
+        let reference = self.date(&path.key("reference"), &raw.reference);
+        let (Some(rate), Some(reference)) = (rate, reference) else {
+            return;
+        };
+        let offset = (cal.start - reference).num_days() as f64;
+        let growth = (1.0 + rate).ln() / 365.0;
+        let at = |d: usize| ((offset + d as f64) * growth).exp();
+        let last = factors.len().saturating_sub(1);
+        let (lo, hi) = (at(0).min(at(last)), at(0).max(at(last)));
+        if hi > MAX_FACTOR || lo < 1.0 / MAX_FACTOR {
+            self.err(
+                path,
+                format!(
+                    "compounds to a factor from {lo:.3} to {hi:.3} over the horizon; \
+                     it must stay from {} to {MAX_FACTOR} (move `reference` nearer the \
+                     horizon or lower `per_year`)",
+                    1.0 / MAX_FACTOR
+                ),
+            );
+            return;
+        }
+        for (d, f) in factors.iter_mut().enumerate() {
+            *f *= at(d);
+        }
     }
 
     fn site_names(&mut self, sites: &[RawSite], ctx: &mut Context) {

@@ -217,6 +217,7 @@ pub fn write_results(dir: &Path, shape: &Shape) {
                     cost: 0.0,
                     units_moved: 10_000,
                     hours_donation_to_hub: 48.0,
+                    collected: 5200,
                 });
             }
         }

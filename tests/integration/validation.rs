@@ -779,3 +779,37 @@ fn an_impossible_date_names_its_field() {
     assert_eq!(p.line, Some(line_of(&text, "2026-02-30")), "{err}");
     assert!(p.message.contains("day between 01 and 28"), "{err}");
 }
+
+/// A trend that compounds beyond the factor bound over the horizon is a located error that
+/// says which way to fix it; a rate outside its range names the range.
+#[test]
+fn a_trend_compounding_out_of_bounds_is_a_located_error() {
+    let with = |trend: &str| {
+        BASE.replace(
+            "[[initial_stock]]",
+            &format!("[calendar]\ndemand_trend = {trend}\n\n[[initial_stock]]"),
+        )
+    };
+    // +200% a year from 1990: 3^36 by 2026, far beyond the bound.
+    let text = with("{ per_year = 2.0, reference = 1990-01-01 }");
+    let err = scenario::parse(&text, "t.toml").unwrap_err();
+    assert_eq!(err.problems.len(), 1, "{err}");
+    let p = &err.problems[0];
+    assert_eq!(p.field, "calendar.demand_trend", "{err}");
+    assert_eq!(p.line, Some(line_of(&text, "demand_trend")), "{err}");
+    assert!(p.message.contains("move `reference` nearer"), "{err}");
+    let err = scenario::parse(
+        &with("{ per_year = -0.9, reference = 2026-01-01 }"),
+        "t.toml",
+    )
+    .unwrap_err();
+    let p = &err.problems[0];
+    assert_eq!(p.field, "calendar.demand_trend.per_year", "{err}");
+    assert!(p.message.contains("from -0.5 to 2"), "{err}");
+    // Within bounds it parses.
+    scenario::parse(
+        &with("{ per_year = 0.1, reference = 2026-01-01 }"),
+        "t.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+}
