@@ -28,3 +28,4 @@ pub mod results;
 pub mod scenario;
 pub mod shard;
 pub mod supply;
+pub mod trainer;

@@ -161,6 +161,19 @@ pub struct Engine<'s> {
     flows: Flows,
     streams: Streams,
     scratch: Scratch,
+    /// The seed and replication the streams are keyed by.
+    keyed: (u64, u64),
+}
+
+/// A replication paused between periods: its state and the seed and replication its streams
+/// are keyed by. Every period's draws are a function of (key, period), so this is all a
+/// resumed replication needs, also under a scenario with events added (their streams are
+/// keyed by name, the sites' by theirs).
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub state: State,
+    pub seed: u64,
+    pub replication: u64,
 }
 
 impl<'s> Engine<'s> {
@@ -184,6 +197,7 @@ impl<'s> Engine<'s> {
                 urgent: Vec::new(),
             },
             model,
+            keyed: (0, 0),
         }
     }
 
@@ -198,10 +212,37 @@ impl<'s> Engine<'s> {
     /// Empties the network and keys the random streams of `replication`.
     pub fn start(&mut self, seed: u64, replication: u64) {
         self.state.clear();
+        self.key(seed, replication);
+    }
+
+    fn key(&mut self, seed: u64, replication: u64) {
         let scenario = self.model.scenario;
         let keys =
             site_keys(scenario, seed, replication).chain(event_keys(scenario, seed, replication));
         self.streams.start(keys);
+        self.keyed = (seed, replication);
+    }
+
+    /// The replication as it stands between periods.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            state: self.state.clone(),
+            seed: self.keyed.0,
+            replication: self.keyed.1,
+        }
+    }
+
+    /// Continues from `snapshot` with the streams of `replication` (the snapshot's own to
+    /// resume it; another to branch a different future from the same present). The scenario
+    /// must have the snapshot's sites, products and responses (events may differ).
+    pub fn resume(&mut self, snapshot: &Snapshot, replication: u64) {
+        self.state.clone_from(&snapshot.state);
+        self.key(snapshot.seed, replication);
+    }
+
+    /// Whether the replication has reached the end of the horizon.
+    pub fn finished(&self) -> bool {
+        self.state.period >= self.model.scenario.calendar.periods
     }
 
     /// Simulates the next period and reports it to `recorder`.
@@ -213,6 +254,7 @@ impl<'s> Engine<'s> {
             flows,
             streams,
             scratch,
+            ..
         } = self;
         let t = state.period;
         streams.begin_period(t);

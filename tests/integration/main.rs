@@ -24,4 +24,5 @@ mod schema;
 mod shards;
 mod shipping;
 mod slurm;
+mod trainer;
 mod validation;

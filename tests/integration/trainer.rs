@@ -1,0 +1,283 @@
+//! The trainer's session: stepping, branching on an injected event, and the odds.
+
+use bloodsim::engine::Engine;
+use bloodsim::record::NullRecorder;
+use bloodsim::trainer::{Injection, Session};
+
+use crate::support::parse;
+
+/// A lab and hub, two collection sites and two hospitals, grouped red cells and platelets.
+pub const NETWORK: &str = r#"
+[scenario]
+name = "trainer network"
+[time]
+start = 2026-01-05
+horizon_days = 60
+seed = 11
+[blood_groups]
+system = "abo_rhd"
+donor_frequencies = { "O+" = 0.38, "A+" = 0.34, "B+" = 0.09, "AB+" = 0.03, "O-" = 0.07, "A-" = 0.06, "B-" = 0.02, "AB-" = 0.01 }
+[products.red_cells]
+shelf_life_days = 42
+[products.platelets]
+shelf_life_days = 5
+[[sites]]
+kind = "lab"
+name = "lab"
+processing_hours = 24
+[[sites]]
+kind = "hub"
+name = "hub"
+[[sites]]
+kind = "collection"
+name = "east"
+lab = "lab"
+hub = "hub"
+  [[sites.donations]]
+  donation = "whole_blood"
+  per_day = { type = "poisson", mean = 60 }
+  [[sites.donations]]
+  donation = "apheresis_platelets"
+  per_day = { type = "poisson", mean = 8 }
+[[sites]]
+kind = "collection"
+name = "west"
+lab = "lab"
+hub = "hub"
+  [[sites.donations]]
+  donation = "whole_blood"
+  per_day = { type = "poisson", mean = 45 }
+[[sites]]
+kind = "hospital"
+name = "north"
+supplied_by = "hub"
+  [[sites.demand]]
+  product = "red_cells"
+  requests_per_day = { type = "poisson", mean = 25 }
+  units_per_request = { type = "poisson", mean = 2.0 }
+  [[sites.demand]]
+  product = "platelets"
+  units_per_day = { type = "poisson", mean = 6 }
+[[sites]]
+kind = "hospital"
+name = "south"
+supplied_by = "hub"
+  [[sites.demand]]
+  product = "red_cells"
+  requests_per_day = { type = "poisson", mean = 20 }
+  units_per_request = { type = "poisson", mean = 1.8 }
+[[links]]
+from = "east"
+to = "lab"
+hours = 2
+[[links]]
+from = "west"
+to = "lab"
+hours = 3
+[[links]]
+from = "lab"
+to = "hub"
+hours = 4
+[[links]]
+from = "hub"
+to = "north"
+hours = 24
+[[links]]
+from = "hub"
+to = "south"
+hours = 24
+[policy.replenishment.red_cells]
+type = "order_up_to"
+days = 4
+[policy.replenishment.platelets]
+type = "order_up_to"
+days = 3
+[[initial_stock]]
+site = "hub"
+product = "red_cells"
+units = 500
+[[initial_stock]]
+site = "hub"
+product = "platelets"
+units = 30
+"#;
+
+fn session() -> Session {
+    Session::new(NETWORK, "trainer.toml", 0).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn casualties(n: u32) -> Injection {
+    Injection::MassCasualty {
+        hospital: "north".into(),
+        casualties: n,
+    }
+}
+
+/// Stepping in pieces is the engine's own run: same stock everywhere after 23 periods.
+#[test]
+fn a_session_steps_exactly_as_the_engine_runs() {
+    let mut s = session();
+    for n in [1, 7, 15] {
+        s.step(n).unwrap();
+    }
+    let scenario = parse(NETWORK);
+    let mut engine = Engine::new(&scenario);
+    engine.start(scenario.seed, 0);
+    for _ in 0..23 {
+        engine.step(&mut NullRecorder);
+    }
+    assert_eq!(s.period(), 23);
+    assert_eq!(
+        s.snapshot_on_hand(),
+        engine.state().on_hand(),
+        "stock after 23 periods"
+    );
+}
+
+/// Branching on an injected event is the run of the file with that event written in from
+/// the start: the session's replication continues exactly as the engine would have run it.
+#[test]
+fn an_injected_event_continues_as_if_it_had_been_written_in_the_file() {
+    let mut s = session();
+    s.step(10).unwrap();
+    s.inject(casualties(120)).unwrap();
+    s.inject(Injection::LabOutage {
+        lab: "lab".into(),
+        days: 2.0,
+    })
+    .unwrap();
+    s.step(12).unwrap();
+    let written = parse(&s.scenario_text());
+    assert_eq!(written.events.len(), 2);
+    let mut engine = Engine::new(&written);
+    engine.start(written.seed, 0);
+    for _ in 0..22 {
+        engine.step(&mut NullRecorder);
+    }
+    assert_eq!(s.snapshot_on_hand(), engine.state().on_hand());
+}
+
+/// An MCI at north raises north's red cells issued and short, and leaves the draws of the
+/// rest of the network alone: south's stock is what it would have been up to the day north's
+/// extra orders start to compete for the hub's stock.
+#[test]
+fn an_injected_mass_casualty_hits_its_hospital() {
+    let (mut plain, mut hit) = (session(), session());
+    plain.step(10).unwrap();
+    hit.step(10).unwrap();
+    hit.inject(casualties(300)).unwrap();
+    plain.step(1).unwrap();
+    hit.step(1).unwrap();
+    let (p, h) = (plain.view(0), hit.view(0));
+    let north = |v: &bloodsim::trainer::View| {
+        let s = v.sites.iter().find(|s| s.name == "north").unwrap();
+        (s.issued + s.short, s.stock.iter().sum::<u32>())
+    };
+    assert!(
+        north(&h).0 > north(&p).0 + 50,
+        "300 casualties (about 116 transfused, ~3 units each) in the first day: {:?} vs {:?}",
+        north(&h),
+        north(&p)
+    );
+    assert!(north(&h).1 <= north(&p).1, "north's stock falls");
+    let south = |v: &bloodsim::trainer::View| {
+        v.sites
+            .iter()
+            .find(|s| s.name == "south")
+            .unwrap()
+            .stock
+            .clone()
+    };
+    assert_eq!(south(&h), south(&p), "south draws as without the event");
+}
+
+#[test]
+fn nonsense_injections_are_refused_with_a_message() {
+    let mut s = session();
+    let cases = [
+        (casualties(0), "casualties must be from 1"),
+        (
+            Injection::MassCasualty {
+                hospital: "nowhere\"]\n[[sites]]".into(),
+                casualties: 5,
+            },
+            "no hospital named",
+        ),
+        (
+            Injection::LabOutage {
+                lab: "hub".into(),
+                days: 1.0,
+            },
+            "no lab named \"hub\"",
+        ),
+        (
+            Injection::LinkCut {
+                from: "hub".into(),
+                to: "north".into(),
+                days: f64::NAN,
+            },
+            "days must be from",
+        ),
+        (
+            Injection::DonorAppeal {
+                factor: 0.5,
+                days: 3.0,
+            },
+            "above 1",
+        ),
+    ];
+    for (injection, expected) in cases {
+        let e = s.inject(injection).unwrap_err();
+        assert!(e.0.contains(expected), "{e}");
+    }
+    assert!(s.view(0).injected.is_empty(), "nothing was injected");
+    // A link the scenario lacks is caught by the scenario's own validation.
+    let e = s
+        .inject(Injection::LinkCut {
+            from: "north".into(),
+            to: "south".into(),
+            days: 1.0,
+        })
+        .unwrap_err();
+    assert!(e.0.contains("events["), "{e}");
+}
+
+/// The odds do not depend on the thread count, come without a "without" fan when nothing
+/// was injected, and with an MCI show north's shortage as likelier than without it, on
+/// common random numbers.
+#[test]
+fn the_odds_from_here_compare_with_and_without_the_event() {
+    let mut s = session();
+    s.step(10).unwrap();
+    let plain = s.odds_request(40, 7).unwrap().run(0);
+    assert!(plain.without.is_none());
+    s.inject(casualties(300)).unwrap();
+    let request = s.odds_request(40, 7).unwrap();
+    let pool = |n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .unwrap()
+    };
+    let one = pool(1).install(|| request.run(0));
+    let two = pool(2).install(|| request.run(0));
+    assert_eq!(one, two, "odds independent of the thread count");
+    let without = one.without.as_ref().expect("a fan without the event");
+    assert_eq!(
+        without, &plain.with,
+        "without the event = the odds before it (same keys)"
+    );
+    assert_eq!(one.times.len(), 7);
+    let any = |f: &bloodsim::trainer::Fan| f.shortage_in_window.iter().cloned().fold(0.0, f64::max);
+    assert!(
+        any(&one.with) > any(without),
+        "{:?} vs {:?}",
+        one.with.shortage_in_window,
+        without.shortage_in_window
+    );
+    let median = |f: &bloodsim::trainer::Fan| f.days_of_supply[1][2];
+    assert!(
+        median(&one.with) < median(without),
+        "the casualties' units leave stock"
+    );
+}
