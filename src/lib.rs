@@ -26,6 +26,7 @@ pub mod report;
 pub mod responses;
 pub mod results;
 pub mod scenario;
+pub mod serve;
 pub mod shard;
 pub mod supply;
 pub mod trainer;

@@ -88,6 +88,22 @@ enum Command {
         /// Scenario file (TOML).
         file: PathBuf,
     },
+    /// Play one replication in a local web page for a class: step through it, inject events,
+    /// and ask for the odds from the present (see README, "For trainers").
+    Serve {
+        /// Scenario file (TOML).
+        file: PathBuf,
+        /// Port to listen on (0: any free port; the address is printed).
+        #[arg(long, default_value_t = 8017)]
+        port: u16,
+        /// Address to bind; the default serves this machine only. 0.0.0.0 serves the room's
+        /// network: anyone who can reach the port can drive the session.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Which replication of the scenario's seed to play.
+        #[arg(long, default_value_t = 0)]
+        replication: u64,
+    },
 }
 
 /// How to run replications: shared by `run` and `compare`.
@@ -155,6 +171,30 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Schema => {
             print!("{}", scenario::json_schema());
+            Ok(())
+        }
+        Command::Serve {
+            file,
+            port,
+            bind,
+            replication,
+        } => {
+            let bytes = scenario::read(&file)?;
+            let name = file.display().to_string();
+            let text = String::from_utf8(bytes).map_err(|_| {
+                Failure::BadInput(format!("error: {name}: the file is not UTF-8 text\n"))
+            })?;
+            let session = bloodsim::trainer::Session::new(&text, &name, replication)?;
+            let running = bloodsim::serve::start(session, std::net::SocketAddr::new(bind, port))
+                .map_err(|e| Failure::Other(format!("cannot listen on {bind}:{port}: {e}")))?;
+            println!(
+                "trainer: http://{}/ ({}; Ctrl-C to stop)",
+                running.addr,
+                file.display()
+            );
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+            running.wait();
             Ok(())
         }
         Command::Check { file } => {
