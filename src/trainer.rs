@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::alert::{alert_stage, days_of_supply};
 use crate::engine::{Engine, Snapshot};
 use crate::network::Role;
-use crate::record::{PeriodView, Recorder};
+use crate::record::{NullRecorder, PeriodView, Recorder};
 use crate::scenario::{self, Scenario, ScenarioError};
 
 /// Most futures one odds request may run, and most periods ahead.
@@ -238,6 +238,9 @@ pub struct Session {
     current: Arc<Scenario>,
     injected: Vec<Injected>,
     snapshot: Snapshot,
+    /// The same replication as it would stand now without the injected events (stepped
+    /// alongside from the first injection, on the same keys): the odds' "without".
+    counterfactual: Option<Snapshot>,
     /// The last period's flows, for the view.
     last: LastPeriod,
 }
@@ -312,6 +315,7 @@ impl Session {
             written,
             injected: Vec::new(),
             snapshot,
+            counterfactual: None,
             last: LastPeriod::default(),
         })
     }
@@ -340,15 +344,11 @@ impl Session {
                 "steps must be from 1 to {MAX_STEP_PERIODS} periods, found {periods}"
             )));
         }
-        let mut engine = Engine::new(&self.current);
-        engine.resume(&self.snapshot, self.snapshot.replication);
-        for _ in 0..periods {
-            if engine.finished() {
-                break;
-            }
-            engine.step(&mut self.last);
+        self.snapshot = advance(&self.current, &self.snapshot, periods, &mut self.last);
+        if let Some(c) = &self.counterfactual {
+            let c = advance(&self.written, c, periods, &mut NullRecorder);
+            self.counterfactual = Some(c);
         }
-        self.snapshot = engine.snapshot();
         Ok(())
     }
 
@@ -371,6 +371,9 @@ impl Session {
         text.push_str(&injection.toml(&name, &start_toml, &self.product_names()));
         let scenario = scenario::parse(&text, &self.file)?;
         self.current = Arc::new(scenario);
+        if self.counterfactual.is_none() {
+            self.counterfactual = Some(self.snapshot.clone());
+        }
         self.injected.push(Injected {
             period,
             time: start.format("%Y-%m-%d %H:%M").to_string(),
@@ -412,6 +415,7 @@ impl Session {
         self.snapshot = engine.snapshot();
         self.current = Arc::clone(&self.written);
         self.injected.clear();
+        self.counterfactual = None;
         self.last = LastPeriod::default();
     }
 
@@ -530,7 +534,10 @@ impl Session {
         }
         Ok(OddsRequest {
             with: Arc::clone(&self.current),
-            without: (!self.injected.is_empty()).then(|| Arc::clone(&self.written)),
+            without: self
+                .counterfactual
+                .clone()
+                .map(|c| (Arc::clone(&self.written), c)),
             snapshot: self.snapshot.clone(),
             replications,
             periods,
@@ -556,12 +563,27 @@ fn links(s: &Scenario) -> Vec<(usize, usize)> {
     out
 }
 
-/// The futures to run: from one snapshot, under the scenario with the injected events and,
-/// if there are any, under the scenario as written.
+/// Runs `periods` more periods of a snapshot (fewer at the end of the horizon).
+fn advance<R: Recorder>(s: &Scenario, from: &Snapshot, periods: u32, recorder: &mut R) -> Snapshot {
+    let mut engine = Engine::new(s);
+    engine.resume(from, from.replication);
+    for _ in 0..periods {
+        if engine.finished() {
+            break;
+        }
+        engine.step(recorder);
+    }
+    engine.snapshot()
+}
+
+/// The futures to run: from the present under the scenario with the injected events and,
+/// if there are any, from the present the run would have without them, under the scenario
+/// as written (an event's effects already in the state, such as casualties waiting for
+/// blood, are part of what it changed).
 #[derive(Debug, Clone)]
 pub struct OddsRequest {
     with: Arc<Scenario>,
-    without: Option<Arc<Scenario>>,
+    without: Option<(Arc<Scenario>, Snapshot)>,
     snapshot: Snapshot,
     replications: u32,
     periods: u32,
@@ -600,17 +622,11 @@ impl OddsRequest {
     pub fn run(&self, product: usize) -> Odds {
         let s = &*self.with;
         let product = product.min(s.products.len() - 1);
-        let fan = |scenario: &Scenario| {
-            fan(
-                scenario,
-                &self.snapshot,
-                self.replications,
-                self.periods,
-                product,
-            )
+        let fan = |scenario: &Scenario, from: &Snapshot| {
+            fan(scenario, from, self.replications, self.periods, product)
         };
-        let with = fan(&self.with);
-        let without = self.without.as_deref().map(fan);
+        let with = fan(&self.with, &self.snapshot);
+        let without = self.without.as_ref().map(|(s, from)| fan(s, from));
         let start = self.snapshot.state.period();
         Odds {
             product: s.products[product].product.name().to_string(),

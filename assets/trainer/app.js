@@ -108,26 +108,28 @@ function fillMenus(view) {
 
 function drawMap(view) {
   const map = $("map");
-  const rowH = 54, colW = 250, left = 8;
+  // Columns: collection, labs, hubs (and suppliers), hospitals; stock sites get group bars.
+  const X = [0, 150, 300, 590], rowH = 78, barW = 15, barH = 40;
   const counts = [0, 0, 0, 0];
   const pos = view.sites.map((s) => {
     const c = COLUMNS[s.kind] ?? 3;
-    return { x: left + c * colW, y: 20 + rowH * counts[c]++ };
+    return { x: X[c] + 4, y: 6 + rowH * counts[c]++, c };
   });
-  const height = 30 + rowH * Math.max(...counts);
-  map.setAttribute("viewBox", `0 0 ${left + 4 * colW} ${height}`);
+  const height = 12 + rowH * Math.max(...counts);
+  map.setAttribute("viewBox", `0 0 880 ${height}`);
   const parts = [];
   for (const [from, to] of view.links) {
     const moving = view.sites[to].in_transit > 0;
+    const a = pos[from], b = pos[to];
     parts.push(el("line", {
       class: moving ? "link moving" : "link",
-      x1: pos[from].x + 200, y1: pos[from].y + 18, x2: pos[to].x, y2: pos[to].y + 18,
+      x1: a.x + (a.c >= 2 ? 8 * barW + 110 : 110), y1: a.y + 40, x2: b.x - 6, y2: b.y + 40,
     }));
   }
   view.sites.forEach((s, i) => {
     const g = el("g", { "data-site": s.name, "data-stock": s.stock.reduce((a, b) => a + b, 0) });
     const { x, y } = pos[i];
-    g.appendChild(el("text", { x, y: y + 12, class: "site-label" }, s.name));
+    g.appendChild(el("text", { x, y: y + 18, class: "site-label" }, s.name));
     const holds = s.kind === "hub" || s.kind === "hospital";
     if (holds) {
       const max = Math.max(1, ...s.stock);
@@ -136,16 +138,18 @@ function drawMap(view) {
       const stage = stageOf(s.days_of_supply, view.alert_levels);
       const colour = stage === null ? "#2e7d32" : STAGE_COLOURS[Math.min(stage, STAGE_COLOURS.length - 1)];
       s.stock.forEach((units, k) => {
-        const h = 26 * units / scale;
-        const bar = el("rect", { x: x + k * 11, y: y + 44 - h, width: 9, height: Math.max(h, 0.5), fill: colour });
+        const h = barH * units / scale;
+        const bar = el("rect", { x: x + k * barW, y: y + 24 + barH - h, width: barW - 3, height: Math.max(h, 1), fill: colour });
         bar.appendChild(el("title", {}, `${view.groups[k]}: ${units} units`));
         g.appendChild(bar);
       });
-      const note = `${s.stock.reduce((a, b) => a + b, 0)} u · ${fmt(s.days_of_supply, 1)} d` +
-        (s.short > 0 ? ` · ${s.short} short` : "") + (s.in_transit > 0 ? ` · +${s.in_transit} on road` : "");
-      g.appendChild(el("text", { x: x + s.stock.length * 11 + 4, y: y + 40, class: "site-note" }, note));
+      const units = s.stock.reduce((a, b) => a + b, 0);
+      const note = `${units} u · ${fmt(s.days_of_supply, 1)} d` + (s.short > 0 ? ` · ${s.short} short` : "");
+      const tx = x + s.stock.length * barW + 6;
+      g.appendChild(el("text", { x: tx, y: y + 44, class: "site-note" }, note));
+      if (s.in_transit > 0) g.appendChild(el("text", { x: tx, y: y + 64, class: "site-note" }, `+${s.in_transit} on the road`));
     } else {
-      g.appendChild(el("text", { x, y: y + 30, class: "site-note" }, s.kind));
+      g.appendChild(el("text", { x, y: y + 42, class: "site-note" }, s.kind));
     }
     parts.push(g);
   });
@@ -184,6 +188,8 @@ function showFields() {
   const kind = $("kind").value;
   for (const label of document.querySelectorAll("#inject-form label[data-for]")) {
     label.hidden = !label.dataset.for.split(" ").includes(kind);
+    // Fields of other events take no part in the form (nor in its validation).
+    for (const field of label.querySelectorAll("input, select")) field.disabled = label.hidden;
   }
   if (kind === "collection_drop" && Number($("factor").value) >= 1) $("factor").value = 0.5;
   if (kind === "donor_appeal" && Number($("factor").value) <= 1) $("factor").value = 1.5;

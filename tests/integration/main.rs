@@ -25,4 +25,5 @@ mod shards;
 mod shipping;
 mod slurm;
 mod trainer;
+mod trainer_browser;
 mod validation;
