@@ -91,7 +91,8 @@ enum Command {
     /// Play one replication in a local web page for a class: step through it, inject events,
     /// and ask for the odds from the present (see README, "For trainers").
     Serve {
-        /// Scenario file (TOML).
+        /// Scenario file (TOML), or a lesson file (a `title`, its `scenario` and `[[steps]]`
+        /// of prompts and events; see scenarios/lessons/).
         file: PathBuf,
         /// Port to listen on (0: any free port; the address is printed).
         #[arg(long, default_value_t = 8017)]
@@ -100,10 +101,43 @@ enum Command {
         /// network: anyone who can reach the port can drive the session.
         #[arg(long, default_value = "127.0.0.1")]
         bind: std::net::IpAddr,
-        /// Which replication of the scenario's seed to play.
+        /// Which replication of the scenario's seed to play (a lesson names its own).
         #[arg(long, default_value_t = 0)]
         replication: u64,
     },
+}
+
+/// A file's text, or a located error.
+fn read_text(file: &std::path::Path) -> Result<String, Failure> {
+    let bytes = scenario::read(file)?;
+    String::from_utf8(bytes).map_err(|_| {
+        Failure::BadInput(format!(
+            "error: {}: the file is not UTF-8 text\n",
+            file.display()
+        ))
+    })
+}
+
+/// The trainer's session for `file`: a scenario, or a lesson naming its scenario.
+fn trainer_session(
+    file: &std::path::Path,
+    replication: u64,
+) -> Result<bloodsim::trainer::Session, Failure> {
+    use bloodsim::trainer::{Lesson, Session};
+    let text = read_text(file)?;
+    let name = file.display().to_string();
+    if !Lesson::looks_like(&text) {
+        return Ok(Session::new(&text, &name, replication)?);
+    }
+    let lesson =
+        Lesson::parse(&text, &name).map_err(|e| Failure::BadInput(format!("error: {e}\n")))?;
+    let path = file
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join(&lesson.scenario);
+    let scenario_text = read_text(&path)?;
+    Session::with_lesson(&scenario_text, &path.display().to_string(), &lesson)
+        .map_err(|e| Failure::BadInput(format!("error: {name}: {e}\n")))
 }
 
 /// How to run replications: shared by `run` and `compare`.
@@ -179,12 +213,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             bind,
             replication,
         } => {
-            let bytes = scenario::read(&file)?;
-            let name = file.display().to_string();
-            let text = String::from_utf8(bytes).map_err(|_| {
-                Failure::BadInput(format!("error: {name}: the file is not UTF-8 text\n"))
-            })?;
-            let session = bloodsim::trainer::Session::new(&text, &name, replication)?;
+            let session = trainer_session(&file, replication)?;
             let running = bloodsim::serve::start(session, std::net::SocketAddr::new(bind, port))
                 .map_err(|e| Failure::Other(format!("cannot listen on {bind}:{port}: {e}")))?;
             println!(

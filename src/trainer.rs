@@ -48,6 +48,30 @@ pub enum Injection {
     DonorAppeal { factor: f64, days: f64 },
     /// Donations at every collection site multiplied by `factor` (< 1) for `days`.
     CollectionDrop { factor: f64, days: f64 },
+    /// A policy field set from now on, e.g. `policy.issuing` to `"lifo"` or
+    /// `policy.replenishment.red_cells.days` to 2: the path as validation messages print it,
+    /// of a value written in the file.
+    PolicyChange { path: String, value: PolicyValue },
+}
+
+/// A policy value from the page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PolicyValue {
+    Flag(bool),
+    Number(f64),
+    Text(String),
+}
+
+impl PolicyValue {
+    /// As a TOML literal (strings escaped).
+    fn toml(&self) -> String {
+        match self {
+            PolicyValue::Flag(b) => b.to_string(),
+            PolicyValue::Number(x) => x.to_string(),
+            PolicyValue::Text(t) => toml::Value::String(t.clone()).to_string(),
+        }
+    }
 }
 
 /// Why a request cannot be carried out: a message for the page.
@@ -130,6 +154,24 @@ impl Injection {
                 }
                 days(*d)
             }
+            Injection::PolicyChange { path, value } => {
+                let allowed = |c: char| c.is_ascii_alphanumeric() || "_.[]".contains(c);
+                if !path.starts_with("policy.") || path.len() > 200 || !path.chars().all(allowed) {
+                    return Err(Refused(format!(
+                        "a policy change names a field under `policy.`, e.g. \
+                         policy.replenishment.red_cells.days; found \"{path}\""
+                    )));
+                }
+                match value {
+                    PolicyValue::Number(x) if !x.is_finite() => {
+                        Err(Refused(format!("{path}: not a number: {x}")))
+                    }
+                    PolicyValue::Text(t) if t.len() > 100 => Err(Refused(format!(
+                        "{path}: a value of at most 100 characters"
+                    ))),
+                    _ => Ok(()),
+                }
+            }
         }
     }
 
@@ -149,6 +191,9 @@ impl Injection {
             }
             Injection::CollectionDrop { factor, days } => {
                 format!("collection drop: donations x{factor} for {days} days")
+            }
+            Injection::PolicyChange { path, value } => {
+                format!("policy: {path} = {}", value.toml())
             }
         }
     }
@@ -198,6 +243,8 @@ impl Injection {
                     head("collection_change")
                 )
             }
+            // Not an event: a setting of the file's text (see `Session::text_with`).
+            Injection::PolicyChange { .. } => String::new(),
         }
     }
 }
@@ -227,6 +274,47 @@ pub struct Injected {
     pub injection: Injection,
 }
 
+/// A scripted lesson: a scenario, the replication to play, and a timeline of prompts and
+/// events. Played twice, it gives the same run: its events are injected at their periods
+/// whatever the trainer's pauses.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lesson {
+    pub title: String,
+    /// The scenario file, relative to the lesson file.
+    pub scenario: String,
+    #[serde(default)]
+    pub replication: u64,
+    #[serde(default)]
+    pub steps: Vec<LessonStep>,
+}
+
+/// At `day` (days from the scenario's start, warm-up included), show `prompt` and inject
+/// `inject`; playing pauses there.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LessonStep {
+    pub day: f64,
+    pub prompt: String,
+    #[serde(default)]
+    pub inject: Vec<Injection>,
+}
+
+impl Lesson {
+    /// Parses a lesson file's text; errors name the file and the problem.
+    pub fn parse(text: &str, file: &str) -> Result<Lesson, String> {
+        toml::from_str(text).map_err(|e| format!("{file}: {e}"))
+    }
+
+    /// Whether a TOML text is a lesson rather than a scenario (a top-level `title` and
+    /// `scenario` string).
+    pub fn looks_like(text: &str) -> bool {
+        toml::from_str::<toml::Table>(text).is_ok_and(|t| {
+            t.get("scenario").is_some_and(toml::Value::is_str) && t.contains_key("title")
+        })
+    }
+}
+
 /// One replication in front of a class.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -243,6 +331,11 @@ pub struct Session {
     counterfactual: Option<Snapshot>,
     /// The last period's flows, for the view.
     last: LastPeriod,
+    /// A lesson's title and steps with their periods, the next step to apply, and the
+    /// prompt shown (with the period it appeared).
+    lesson: Option<(String, Vec<(u32, LessonStep)>)>,
+    next_step: usize,
+    prompt: Option<(u32, String)>,
 }
 
 /// What the page shows of the present: every site's stock by group of one product, the
@@ -270,6 +363,10 @@ pub struct View {
     /// Names of the hospitals, labs and sites, for the event menu.
     pub hospitals: Vec<String>,
     pub labs: Vec<String>,
+    /// A lesson's title, its current prompt and the period it appeared.
+    pub lesson: Option<String>,
+    pub prompt: Option<String>,
+    pub prompt_period: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -317,7 +414,64 @@ impl Session {
             snapshot,
             counterfactual: None,
             last: LastPeriod::default(),
+            lesson: None,
+            next_step: 0,
+            prompt: None,
         })
+    }
+
+    /// A session playing `lesson` on the scenario in `text`; every step is checked first.
+    pub fn with_lesson(text: &str, file: &str, lesson: &Lesson) -> Result<Session, Refused> {
+        let mut session = Session::new(text, file, lesson.replication)?;
+        let calendar = &session.written.calendar;
+        let mut steps = Vec::with_capacity(lesson.steps.len());
+        for (i, step) in lesson.steps.iter().enumerate() {
+            let horizon = f64::from(calendar.periods * calendar.period_hours) / 24.0;
+            if !(step.day.is_finite() && (0.0..horizon).contains(&step.day)) {
+                return Err(Refused(format!(
+                    "steps[{i}].day: must be from 0 to below the horizon's {horizon} days, found {}",
+                    step.day
+                )));
+            }
+            for (k, injection) in step.inject.iter().enumerate() {
+                injection
+                    .check(&session.written)
+                    .map_err(|e| Refused(format!("steps[{i}].inject[{k}]: {e}")))?;
+            }
+            steps.push((calendar.days_to_periods(step.day), step.clone()));
+        }
+        steps.sort_by_key(|(period, _)| *period);
+        session.lesson = Some((lesson.title.clone(), steps));
+        session.apply_due_steps()?;
+        Ok(session)
+    }
+
+    /// Applies the lesson's steps due at the current period; whether any was.
+    fn apply_due_steps(&mut self) -> Result<bool, Refused> {
+        let period = self.period();
+        let mut due = Vec::new();
+        if let Some((_, steps)) = &self.lesson {
+            while let Some((p, step)) = steps.get(self.next_step) {
+                if *p > period {
+                    break;
+                }
+                due.push(step.clone());
+                self.next_step += 1;
+            }
+        }
+        for step in &due {
+            for injection in &step.inject {
+                self.inject(injection.clone())?;
+            }
+            self.prompt = Some((period, step.prompt.clone()));
+        }
+        Ok(!due.is_empty())
+    }
+
+    /// The period of the lesson's next step, if any is left.
+    fn next_step_period(&self) -> Option<u32> {
+        let (_, steps) = self.lesson.as_ref()?;
+        steps.get(self.next_step).map(|(p, _)| *p)
     }
 
     pub fn scenario(&self) -> &Scenario {
@@ -344,10 +498,23 @@ impl Session {
                 "steps must be from 1 to {MAX_STEP_PERIODS} periods, found {periods}"
             )));
         }
-        self.snapshot = advance(&self.current, &self.snapshot, periods, &mut self.last);
-        if let Some(c) = &self.counterfactual {
-            let c = advance(&self.written, c, periods, &mut NullRecorder);
-            self.counterfactual = Some(c);
+        let mut left = periods;
+        while left > 0 && !self.finished() {
+            let k = self
+                .next_step_period()
+                .map_or(left, |p| left.min(p.saturating_sub(self.period())));
+            if k > 0 {
+                self.snapshot = advance(&self.current, &self.snapshot, k, &mut self.last);
+                if let Some(c) = &self.counterfactual {
+                    let c = advance(&self.written, c, k, &mut NullRecorder);
+                    self.counterfactual = Some(c);
+                }
+                left -= k;
+            }
+            // A lesson's step pauses the play where it falls.
+            if self.apply_due_steps()? {
+                break;
+            }
         }
         Ok(())
     }
@@ -365,39 +532,51 @@ impl Session {
         injection.check(&self.current)?;
         let period = self.period();
         let start = self.current.calendar.period_start(period);
-        let name = format!("trainer {}: {}", self.injected.len() + 1, injection.label());
-        let start_toml = start.format("%Y-%m-%dT%H:%M:%S").to_string();
-        let mut text = self.events_text();
-        text.push_str(&injection.toml(&name, &start_toml, &self.product_names()));
-        let scenario = scenario::parse(&text, &self.file)?;
-        self.current = Arc::new(scenario);
-        if self.counterfactual.is_none() {
-            self.counterfactual = Some(self.snapshot.clone());
-        }
-        self.injected.push(Injected {
+        let mut injected = self.injected.clone();
+        injected.push(Injected {
             period,
             time: start.format("%Y-%m-%d %H:%M").to_string(),
             label: injection.label(),
             injection,
         });
+        let scenario = scenario::parse(&self.text_with(&injected)?, &self.file)?;
+        compatible(&self.current, &scenario)?;
+        self.current = Arc::new(scenario);
+        if self.counterfactual.is_none() {
+            self.counterfactual = Some(self.snapshot.clone());
+        }
+        self.injected = injected;
         Ok(())
     }
 
     /// The scenario's text with every injected event so far: a file that replays the
     /// session's run from the start (same seed and replication).
     pub fn scenario_text(&self) -> String {
-        self.events_text()
+        // Every injection was applied once, so its text applies again.
+        self.events_text().unwrap_or_else(|e| e.0)
     }
 
-    fn events_text(&self) -> String {
+    fn events_text(&self) -> Result<String, Refused> {
+        self.text_with(&self.injected)
+    }
+
+    /// The scenario's text with `injected`: policy settings in place (later ones win), then
+    /// the events, each starting at its period.
+    fn text_with(&self, injected: &[Injected]) -> Result<String, Refused> {
         let mut text = self.text.clone();
-        for (i, e) in self.injected.iter().enumerate() {
+        for e in injected {
+            if let Injection::PolicyChange { path, value } = &e.injection {
+                text = scenario::overrides::apply(&text, &[(path, &value.toml())])
+                    .map_err(|e| Refused(e.0))?;
+            }
+        }
+        for (i, e) in injected.iter().enumerate() {
             let start = self.written.calendar.period_start(e.period);
             let name = format!("trainer {}: {}", i + 1, e.label);
             let start = start.format("%Y-%m-%dT%H:%M:%S").to_string();
             text.push_str(&e.injection.toml(&name, &start, &self.product_names()));
         }
-        text
+        Ok(text)
     }
 
     fn product_names(&self) -> Vec<&'static str> {
@@ -416,6 +595,10 @@ impl Session {
         self.current = Arc::clone(&self.written);
         self.injected.clear();
         self.counterfactual = None;
+        self.next_step = 0;
+        self.prompt = None;
+        // The lesson's first steps were checked when it was loaded.
+        let _ = self.apply_due_steps();
         self.last = LastPeriod::default();
     }
 
@@ -510,6 +693,9 @@ impl Session {
             injected: self.injected.clone(),
             hospitals: names(|r| matches!(r, Role::Hospital(_))),
             labs: names(|r| matches!(r, Role::Lab(_))),
+            lesson: self.lesson.as_ref().map(|(title, _)| title.clone()),
+            prompt: self.prompt.as_ref().map(|(_, p)| p.clone()),
+            prompt_period: self.prompt.as_ref().map(|(p, _)| *p),
         }
     }
 
@@ -561,6 +747,18 @@ fn links(s: &Scenario) -> Vec<(usize, usize)> {
         }
     }
     out
+}
+
+/// A branch keeps the replication's state: the new scenario must lay it out the same way.
+fn compatible(old: &Scenario, new: &Scenario) -> Result<(), Refused> {
+    if old.cells() != new.cells() || old.responses.len() != new.responses.len() {
+        return Err(Refused(
+            "that change would alter the network's sites, products or responses; \
+             a running replication can only branch on events and policy values"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Runs `periods` more periods of a snapshot (fewer at the end of the horizon).

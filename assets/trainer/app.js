@@ -8,7 +8,7 @@ const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
 const COLUMNS = { collection: 0, lab: 1, hub: 2, supplier: 2, hospital: 3 };
 const STAGE_COLOURS = ["#f9a825", "#e65100", "#c62828", "#7f0000", "#4a0000"];
-const state = { view: null, odds: null, playing: false, busy: false, scale: {} };
+const state = { view: null, odds: null, playing: false, busy: false, scale: {}, promptSeen: null };
 window.trainer = state;
 
 function product() { return Number($("product").value || 0); }
@@ -84,6 +84,15 @@ function show(view) {
     li.textContent = `${e.time}: ${e.label}`;
     return li;
   }));
+  const prompt = $("prompt");
+  prompt.hidden = !view.prompt;
+  $("lesson-title").textContent = view.lesson ? `Lesson: ${view.lesson} (day ${fmt(view.prompt_period * view.period_hours / 24, 0)})` : "";
+  $("prompt-text").textContent = view.prompt || "";
+  // A lesson's step pauses the play where it falls.
+  if (view.prompt && view.prompt_period === view.period && state.promptSeen !== view.period) {
+    state.promptSeen = view.period;
+    if (view.period > 0) setPlaying(false);
+  }
   if (view.finished) setPlaying(false);
 }
 
@@ -129,14 +138,22 @@ function drawMap(view) {
   view.sites.forEach((s, i) => {
     const g = el("g", { "data-site": s.name, "data-stock": s.stock.reduce((a, b) => a + b, 0) });
     const { x, y } = pos[i];
-    g.appendChild(el("text", { x, y: y + 18, class: "site-label" }, s.name));
     const holds = s.kind === "hub" || s.kind === "hospital";
+    // Collection sites and labs have narrow columns: long names are cut (full name on hover).
+    const label = !holds && s.name.length > 14 ? s.name.slice(0, 13) + "…" : s.name;
+    const text = el("text", { x, y: y + 18, class: "site-label" }, label);
+    text.appendChild(el("title", {}, s.name));
+    g.appendChild(text);
     if (holds) {
       const max = Math.max(1, ...s.stock);
       state.scale[s.name] = Math.max(state.scale[s.name] || 0, max);
       const scale = state.scale[s.name];
-      const stage = stageOf(s.days_of_supply, view.alert_levels);
-      const colour = stage === null ? "#2e7d32" : STAGE_COLOURS[Math.min(stage, STAGE_COLOURS.length - 1)];
+      // Hubs by the service's alert stages; hospitals (which hold a few days by design) red
+      // when a patient's unit was short in the last period.
+      const stage = s.kind === "hub" ? stageOf(s.days_of_supply, view.alert_levels) : null;
+      const colour = s.kind === "hospital"
+        ? (s.short > 0 ? "#c62828" : "#2e7d32")
+        : stage === null ? "#2e7d32" : STAGE_COLOURS[Math.min(stage, STAGE_COLOURS.length - 1)];
       s.stock.forEach((units, k) => {
         const h = barH * units / scale;
         const bar = el("rect", { x: x + k * barW, y: y + 24 + barH - h, width: barW - 3, height: Math.max(h, 1), fill: colour });
@@ -154,7 +171,8 @@ function drawMap(view) {
     parts.push(g);
   });
   map.replaceChildren(...parts);
-  $("legend").textContent = `Bars: units on hand by group (${view.groups.join(", ")}); colour: the site's alert stage by its own days of supply.`;
+  $("legend").textContent = `Bars: units on hand by group (${view.groups.join(", ")}), each site to its own scale. ` +
+    `Hubs coloured by the alert stage of their own days of supply; hospitals red when a unit was short in the last period.`;
 }
 
 function setPlaying(on) {
@@ -180,6 +198,12 @@ function injection() {
     case "mass_casualty": return { type: kind, hospital: $("hospital").value, casualties: Number($("casualties").value) };
     case "lab_outage": return { type: kind, lab: $("lab").value, days };
     case "link_cut": return { type: kind, from: $("from").value, to: $("to").value, days };
+    case "policy_change": {
+      const raw = $("value").value.trim();
+      const value = raw === "true" ? true : raw === "false" ? false
+        : raw !== "" && isFinite(Number(raw)) ? Number(raw) : raw;
+      return { type: kind, path: $("path").value.trim(), value };
+    }
     default: return { type: kind, factor, days };
   }
 }
@@ -276,12 +300,12 @@ document.addEventListener("keydown", (e) => {
   else if (key === "arrowright") { e.preventDefault(); act("/api/step", { periods: 1 }); }
   else if (key === "o") { e.preventDefault(); runOdds(); }
   else if (key === "i") { e.preventDefault(); $("inject-form").requestSubmit(); }
-  else if (key === "r") { e.preventDefault(); setPlaying(false); state.scale = {}; act("/api/restart", {}); }
+  else if (key === "r") { e.preventDefault(); setPlaying(false); state.scale = {}; state.promptSeen = null; act("/api/restart", {}); }
 });
 
 $("play").addEventListener("click", () => setPlaying(!state.playing));
 $("step").addEventListener("click", () => act("/api/step", { periods: 1 }));
-$("restart").addEventListener("click", () => { setPlaying(false); state.scale = {}; act("/api/restart", {}); });
+$("restart").addEventListener("click", () => { setPlaying(false); state.scale = {}; state.promptSeen = null; act("/api/restart", {}); });
 $("product").addEventListener("change", () => { state.scale = {}; act("/api/view", {}); });
 $("kind").addEventListener("change", showFields);
 $("inject-form").addEventListener("submit", (e) => { e.preventDefault(); act("/api/inject", { event: injection() }); });

@@ -281,3 +281,139 @@ fn the_odds_from_here_compare_with_and_without_the_event() {
         "the casualties' units leave stock"
     );
 }
+
+fn lesson(hospital: &str) -> bloodsim::trainer::Lesson {
+    let text = format!(
+        r#"
+title = "a test lesson"
+scenario = "trainer.toml"
+replication = 2
+[[steps]]
+day = 5
+prompt = "look at north"
+[[steps]]
+day = 8
+prompt = "casualties"
+inject = [{{ type = "mass_casualty", hospital = "{hospital}", casualties = 200 }}]
+[[steps]]
+day = 12
+prompt = "donors stay away"
+inject = [{{ type = "collection_drop", factor = 0.5, days = 4 }}, {{ type = "policy_change", path = "policy.replenishment.red_cells.days", value = 6 }}]
+"#
+    );
+    bloodsim::trainer::Lesson::parse(&text, "lesson.toml").unwrap()
+}
+
+/// Playing stops at each step of a lesson, shows its prompt, and injects its events at its
+/// period, so two plays with different pauses give the same run.
+#[test]
+fn a_lesson_pauses_at_its_steps_and_replays_identically() {
+    let lesson = lesson("north");
+    let mut a = Session::with_lesson(NETWORK, "trainer.toml", &lesson).unwrap();
+    a.step(100).unwrap();
+    assert_eq!(a.period(), 5, "stops at the first step");
+    assert_eq!(a.view(0).prompt.as_deref(), Some("look at north"));
+    while a.period() < 20 {
+        a.step(20 - a.period()).unwrap();
+    }
+    let mut b = Session::with_lesson(NETWORK, "trainer.toml", &lesson).unwrap();
+    while b.period() < 20 {
+        b.step(1).unwrap();
+    }
+    assert_eq!(a.snapshot_on_hand(), b.snapshot_on_hand());
+    let when = |s: &Session| {
+        s.view(0)
+            .injected
+            .iter()
+            .map(|e| (e.period, e.label.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(when(&a), when(&b));
+    assert_eq!(
+        when(&a).iter().map(|e| e.0).collect::<Vec<_>>(),
+        [8, 12, 12],
+        "each event at its step's day"
+    );
+    assert_eq!(a.view(0).prompt.as_deref(), Some("donors stay away"));
+    // The same run after a restart, played in weeks.
+    a.restart();
+    assert!(a.view(0).injected.is_empty() && a.period() == 0);
+    while a.period() < 20 {
+        a.step(7.min(20 - a.period())).unwrap();
+    }
+    assert_eq!(a.snapshot_on_hand(), b.snapshot_on_hand());
+}
+
+#[test]
+fn a_lesson_with_a_wrong_name_is_refused_at_load() {
+    let e = Session::with_lesson(NETWORK, "trainer.toml", &lesson("westside")).unwrap_err();
+    assert!(
+        e.0.contains("steps[1].inject[0]: no hospital named \"westside\""),
+        "{e}"
+    );
+}
+
+/// A policy change branches the run from now on; a path outside `policy.` is refused.
+#[test]
+fn a_policy_change_applies_from_now_on() {
+    let (mut plain, mut changed) = (session(), session());
+    plain.step(5).unwrap();
+    changed.step(5).unwrap();
+    changed
+        .inject(Injection::PolicyChange {
+            path: "policy.replenishment.red_cells.days".into(),
+            value: bloodsim::trainer::PolicyValue::Number(8.0),
+        })
+        .unwrap();
+    plain.step(5).unwrap();
+    changed.step(5).unwrap();
+    let held = |s: &Session, name: &str| {
+        let v = s.view(0);
+        v.sites
+            .iter()
+            .find(|x| x.name == name)
+            .unwrap()
+            .stock
+            .iter()
+            .sum::<u32>()
+    };
+    assert!(
+        held(&changed, "north") > held(&plain, "north"),
+        "hospitals order up to 8 days instead of 4"
+    );
+    let e = changed
+        .inject(Injection::PolicyChange {
+            path: "sites[0].name".into(),
+            value: bloodsim::trainer::PolicyValue::Text("x".into()),
+        })
+        .unwrap_err();
+    assert!(e.0.contains("a field under `policy.`"), "{e}");
+}
+
+/// Every bundled lesson loads against its scenario and plays through its steps.
+#[test]
+fn the_bundled_lessons_load_and_reach_their_steps() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/lessons");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            bloodsim::trainer::Lesson::looks_like(&text),
+            "{}",
+            path.display()
+        );
+        let lesson = bloodsim::trainer::Lesson::parse(&text, &path.display().to_string())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let scenario = dir.join(&lesson.scenario);
+        let scenario_text = std::fs::read_to_string(&scenario).unwrap();
+        let mut s = Session::with_lesson(&scenario_text, "lesson scenario", &lesson)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for step in &lesson.steps {
+            s.step(bloodsim::trainer::MAX_STEP_PERIODS).unwrap();
+            assert_eq!(s.view(0).prompt.as_deref(), Some(step.prompt.as_str()));
+        }
+        n += 1;
+    }
+    assert!(n >= 1, "a lesson in scenarios/lessons");
+}

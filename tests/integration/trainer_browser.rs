@@ -277,7 +277,10 @@ fn the_trainer_page_plays_injects_and_shows_the_odds_in_chromium() {
     // Back on the page (Escape-like: focus leaves the form), the arrow key steps.
     dt.eval("document.activeElement.blur(); true");
     dt.press("ArrowRight", "ArrowRight", 39);
-    dt.wait_for(&format!("window.trainer.view.period === {}", before + 1), 10);
+    dt.wait_for(
+        &format!("window.trainer.view.period === {}", before + 1),
+        10,
+    );
     let shown = dt.eval(
         "Number(document.querySelector('#map g[data-site=\"north\"]').getAttribute('data-stock'))",
     );
