@@ -93,10 +93,37 @@ fn replication(c: &mut Criterion) {
     group.finish();
 }
 
+/// The trainer's "odds from here" (issue 15's target: about 2 s): korea-baseline 60 days in,
+/// 150 casualties injected, 200 futures four weeks ahead with and without them.
+fn trainer_odds(c: &mut Criterion) {
+    use bloodsim::trainer::{Injection, Session};
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/korea-baseline.toml"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut session = Session::new(&text, path, 0).unwrap();
+    session.step(60).unwrap();
+    session
+        .inject(Injection::MassCasualty {
+            hospital: "Seoul Central hospitals".into(),
+            casualties: 150,
+        })
+        .unwrap();
+    let request = session.odds_request(200, 28).unwrap();
+    let mut group = c.benchmark_group("trainer");
+    group.sample_size(10);
+    group.bench_function(
+        "odds korea-baseline 200 futures x 28 days, with and without",
+        |b| b.iter(|| request.run(0)),
+    );
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     // Criterion's own charts need system fonts; the numbers are what matter here.
     config = Criterion::default().without_plots();
-    targets = replication
+    targets = replication, trainer_odds
 }
 criterion_main!(benches);

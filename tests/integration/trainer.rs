@@ -417,3 +417,111 @@ fn the_bundled_lessons_load_and_reach_their_steps() {
     }
     assert!(n >= 1, "a lesson in scenarios/lessons");
 }
+
+/// Minimal HTTP/1.1 client: method, path, body -> (status, body).
+fn http(addr: std::net::SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+/// The server answers a view while a large odds request runs (the odds are computed outside
+/// the session's lock), rejects bad requests with a message, and answers only to its own
+/// address.
+#[test]
+fn the_server_stays_responsive_and_rejects_bad_requests() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let server = bloodsim::serve::start(session(), "127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = server.addr;
+    let done = Arc::new(AtomicBool::new(false));
+    let odds = {
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            let r = http(
+                addr,
+                "POST",
+                "/api/odds",
+                r#"{"replications": 2000, "days": 59}"#,
+            );
+            done.store(true, Ordering::SeqCst);
+            r
+        })
+    };
+    // Let the odds request take the session's lock first (it then runs for seconds in the
+    // unoptimised test profile), then ask for the view.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let (status, view) = http(addr, "POST", "/api/view", "{}");
+    assert_eq!(status, 200, "{view}");
+    assert!(
+        !done.load(Ordering::SeqCst),
+        "the view came back while the odds were still running"
+    );
+    let (status, body) = odds.join().unwrap();
+    assert_eq!(status, 200, "{body}");
+    for (method, path, body, want, says) in [
+        (
+            "POST",
+            "/api/step",
+            r#"{"periods": 0}"#,
+            400,
+            "steps must be from 1",
+        ),
+        (
+            "POST",
+            "/api/step",
+            r#"{"periods": "x"}"#,
+            400,
+            "bad request",
+        ),
+        (
+            "POST",
+            "/api/step",
+            r#"{"periods": 1, "extra": 2}"#,
+            400,
+            "unknown field",
+        ),
+        (
+            "POST",
+            "/api/odds",
+            r#"{"replications": 5000, "days": 5}"#,
+            400,
+            "replications must be",
+        ),
+        (
+            "POST",
+            "/api/inject",
+            r#"{"event": {"type": "meteor"}}"#,
+            400,
+            "unknown variant",
+        ),
+        ("GET", "/api/step", "", 405, "use POST"),
+        ("GET", "/../etc/passwd", "", 404, "no such page"),
+    ] {
+        let (status, reply) = http(addr, method, path, body);
+        assert_eq!(status, want, "{method} {path} {body}: {reply}");
+        assert!(reply.contains(says), "{method} {path} {body}: {reply}");
+    }
+    // Another host name (DNS rebinding) is refused.
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET / HTTP/1.1\r\nHost: evil.example:80\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 421"), "{response}");
+    server.stop();
+}
