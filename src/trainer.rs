@@ -443,6 +443,17 @@ impl Session {
         steps.sort_by_key(|(period, _)| *period);
         session.lesson = Some((lesson.title.clone(), steps));
         session.apply_due_steps()?;
+        // Play it through once, so an event that only fails with the ones before it (or a
+        // step past the end of the horizon) is reported now, not in front of the class.
+        let mut probe = session.clone();
+        while let Some(next) = probe.next_step_period() {
+            if probe.finished() {
+                return Err(Refused(format!(
+                    "a step falls at period {next}, after the horizon's last"
+                )));
+            }
+            probe.step(MAX_STEP_PERIODS)?;
+        }
         Ok(session)
     }
 
