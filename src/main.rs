@@ -320,11 +320,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Sweep { file, set, options } => {
-            let bytes = scenario::read(&file)?;
+            let text = &read_text(&file)?;
             let name = file.display().to_string();
-            let text = std::str::from_utf8(&bytes).map_err(|_| {
-                Failure::BadInput(format!("error: {name}: the file is not UTF-8 text\n"))
-            })?;
             let bad = |e: overrides::SettingError| Failure::BadInput(format!("error: {e}\n"));
             let settings: Vec<Setting> = set
                 .iter()
