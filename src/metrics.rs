@@ -234,7 +234,13 @@ pub struct TotalsRecorder {
     hospitals: Vec<usize>,
     labs: Vec<usize>,
     suppliers: Vec<usize>,
+    /// The period's network sums, reused: only the used pairs are zeroed each period (a
+    /// fresh array zeroed all 3.8 KB of it, a quarter of a small model's time).
+    sums: Option<Box<PeriodSums>>,
 }
+
+/// Network sums of one period by (product, group), one row per flow.
+type PeriodSums = [[u64; MAX_PAIRS]; 15];
 
 impl TotalsRecorder {
     pub fn new(scenario: &Scenario) -> TotalsRecorder {
@@ -277,6 +283,7 @@ impl TotalsRecorder {
             hospitals: topology.hospitals.clone(),
             labs: topology.labs.clone(),
             suppliers: topology.suppliers.clone(),
+            sums: Some(Box::new([[0; MAX_PAIRS]; 15])),
         }
     }
 
@@ -352,8 +359,11 @@ impl Recorder for TotalsRecorder {
         let (products, groups) = (v.cells.products, v.cells.groups);
         let pairs = products * groups;
         let f = v.flows;
-        // Network sums by (product, group), on the stack: no allocation per period.
-        let mut sums = [[0u64; MAX_PAIRS]; 15];
+        // Network sums by (product, group), reused: no allocation per period.
+        let mut sums = self.sums.take().expect("sums are put back every period");
+        for row in sums.iter_mut() {
+            row[..pairs].fill(0);
+        }
         let [
             demand,
             exact,
@@ -370,7 +380,7 @@ impl Recorder for TotalsRecorder {
             moved,
             lab_released,
             release_lag,
-        ] = &mut sums;
+        ] = &mut *sums;
         let h = &self.hospitals;
         v.sum_over_sites(h, &f.demanded, &mut demand[..pairs]);
         v.sum_over_sites(h, &f.issued_exact, &mut exact[..pairs]);
@@ -427,6 +437,7 @@ impl Recorder for TotalsRecorder {
             let staged_units = staged.then_some(staged_all);
             self.close_period(all, on_hand_all, staged_units, short_all);
         }
+        self.sums = Some(sums);
     }
 }
 

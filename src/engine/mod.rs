@@ -118,16 +118,13 @@ impl Streams {
         self.earlier_words.resize(self.keys.len(), 0);
     }
 
-    /// Every process's stream for period `t`, from its start.
+    /// Every process's stream for period `t`, from its start: the same generator moved to
+    /// stream `t` in place (it keeps its key), which is `ProcessKey::stream(t)` without
+    /// building and copying a new generator per process and period.
     fn begin_period(&mut self, t: u32) {
-        for ((rng, key), words) in self
-            .current
-            .iter_mut()
-            .zip(&self.keys)
-            .zip(&mut self.earlier_words)
-        {
+        for (rng, words) in self.current.iter_mut().zip(&mut self.earlier_words) {
             *words += rng.get_word_pos();
-            *rng = key.stream(t);
+            rng.set_stream(u64::from(t));
         }
     }
 
