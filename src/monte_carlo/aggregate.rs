@@ -83,9 +83,12 @@ pub struct Aggregate {
     /// Batched values too large for the batch: (period, series, value).
     #[serde(skip)]
     overflow: Vec<(usize, usize, u64)>,
-    /// This period's values by metric and series (scratch).
+    /// This period's units on hand by series (scratch).
     #[serde(skip)]
-    values: [Vec<u64>; 3],
+    values: Vec<u64>,
+    /// Each site's place among the stock-holding sites (scratch for recording).
+    #[serde(skip)]
+    stock_index: Vec<Option<usize>>,
     /// One metric's network totals by product and group (scratch).
     #[serde(skip)]
     network: Vec<u64>,
@@ -150,7 +153,14 @@ impl Aggregate {
             batch: vec![0; slots * BATCH],
             batched: 0,
             overflow: Vec::new(),
-            values: [vec![0; n], vec![0; n], vec![0; n]],
+            values: vec![0; n],
+            stock_index: {
+                let mut index = vec![None; cells.sites];
+                for (k, &site) in scenario.topology.stock_sites.iter().enumerate() {
+                    index[site] = Some(k);
+                }
+                index
+            },
             network: vec![0; cells.products * groups],
         }
     }
@@ -305,26 +315,85 @@ impl Aggregate {
         }
     }
 
-    /// This period's value of every series, into `values`. A site's cells (by product,
-    /// then group) are contiguous, so the network is a sum of equal slices and each
-    /// site's block a copy of its slice with the all-groups sums in between.
-    fn compute_values(&mut self, v: &PeriodView<'_>) {
+    /// This period's units on hand in every series, into `values`. A site's cells (by
+    /// product, then group) are contiguous, so the network is a sum of equal slices and
+    /// each site's block a copy of its slice with the all-groups sums in between.
+    fn on_hand_values(&mut self, on_hand: &[u32]) {
         let per_site = self.products * self.groups;
         let per_block = self.products * self.block;
-        let sources = [v.on_hand, &v.flows.unmet[..], &v.flows.expired[..]];
-        for (values, cells) in self.values.iter_mut().zip(sources) {
-            let network = &mut self.network[..per_site];
-            network.fill(0);
-            for site in cells.chunks_exact(per_site) {
-                for (sum, &c) in network.iter_mut().zip(site) {
-                    *sum += u64::from(c);
+        let network = &mut self.network[..per_site];
+        network.fill(0);
+        for site in on_hand.chunks_exact(per_site) {
+            for (sum, &c) in network.iter_mut().zip(site) {
+                *sum += u64::from(c);
+            }
+        }
+        let (out, sites) = self.values.split_at_mut(per_block);
+        write_block(out, network, self.groups);
+        for (out, &s) in sites.chunks_exact_mut(per_block).zip(&self.stock_sites) {
+            write_block(out, &on_hand[s * per_site..(s + 1) * per_site], self.groups);
+        }
+    }
+
+    /// Adds this period's units short or expired (zero in most cells) to the sums at
+    /// `base` (the period's first series of the metric), and counts shortages from
+    /// `shortages` if given: only sites with any are read, and each series above zero is
+    /// added, as a dense pass over every series would.
+    fn add_sparse(&mut self, cells: &[u32], base: usize, shortages: Option<usize>) {
+        let per_site = self.products * self.groups;
+        let per_block = self.products * self.block;
+        let mut network = std::mem::take(&mut self.network);
+        network[..per_site].fill(0);
+        let mut any = false;
+        for (site, block) in cells.chunks_exact(per_site).enumerate() {
+            if block.iter().all(|&c| c == 0) {
+                continue;
+            }
+            any = true;
+            for (sum, &c) in network.iter_mut().zip(block) {
+                *sum += u64::from(c);
+            }
+            if let Some(k) = self.stock_index[site] {
+                let at = (k + 1) * per_block;
+                self.add_block(block, base + at, shortages.map(|s| s + at));
+            }
+        }
+        if any {
+            self.add_block(&network[..per_site], base, shortages);
+        }
+        self.network = network;
+    }
+
+    /// One block's series (as `write_block` lays them out) added where above zero.
+    fn add_block<T: Copy + Into<u64>>(
+        &mut self,
+        cells: &[T],
+        base: usize,
+        shortages: Option<usize>,
+    ) {
+        let groups = self.groups;
+        let mut add = |i: usize, x: u64| {
+            if x > 0 {
+                self.sums[base + i] += x;
+                if let Some(s) = shortages {
+                    self.shortages[s + i] += 1;
                 }
             }
-            let (out, sites) = values.split_at_mut(per_block);
-            write_block(out, network, self.groups);
-            for (out, &s) in sites.chunks_exact_mut(per_block).zip(&self.stock_sites) {
-                write_block(out, &cells[s * per_site..(s + 1) * per_site], self.groups);
+        };
+        if groups == 1 {
+            for (i, &c) in cells.iter().enumerate() {
+                add(i, c.into());
             }
+            return;
+        }
+        for (p, cells) in cells.chunks_exact(groups).enumerate() {
+            let mut all = 0;
+            for (g, &c) in cells.iter().enumerate() {
+                let x: u64 = c.into();
+                add(p * (groups + 1) + g, x);
+                all += x;
+            }
+            add(p * (groups + 1) + groups, all);
         }
     }
 }
@@ -360,27 +429,18 @@ pub struct AggregateRecorder<'a> {
 impl Recorder for AggregateRecorder<'_> {
     fn period(&mut self, v: &PeriodView<'_>) {
         let a = &mut *self.aggregate;
-        a.compute_values(v);
         let n = a.series.len();
         let base = v.period as usize * n;
-        // Units short and expired are zero in most series and periods: only touch the sums
+        // Units short and expired are zero in most cells and periods: only touch the sums
         // (cold memory) where they are not. On-hand sums are taken from the batch at flush.
         let short_sums = (Metric::UnitsShort as usize * a.periods as usize) * n + base;
-        for (i, &x) in a.values[1].iter().enumerate() {
-            if x > 0 {
-                a.sums[short_sums + i] += x;
-                a.shortages[base + i] += 1;
-            }
-        }
+        a.add_sparse(&v.flows.unmet, short_sums, Some(base));
         let expired_sums = (Metric::Expired as usize * a.periods as usize) * n + base;
-        for (i, &x) in a.values[2].iter().enumerate() {
-            if x > 0 {
-                a.sums[expired_sums + i] += x;
-            }
-        }
+        a.add_sparse(&v.flows.expired, expired_sums, None);
+        a.on_hand_values(v.on_hand);
         let start = (v.period as usize * BATCH + self.column) * n;
         let column = &mut a.batch[start..start + n];
-        for (i, (out, &x)) in column.iter_mut().zip(&a.values[0]).enumerate() {
+        for (i, (out, &x)) in column.iter_mut().zip(&a.values).enumerate() {
             *out = match u32::try_from(x) {
                 Ok(x) if x != ADDED => x,
                 _ => {
