@@ -183,8 +183,21 @@ fn serve(file: &std::path::Path) -> (Killed, String) {
     (Killed(child), url)
 }
 
-/// Launches headless Chromium with a DevTools port and returns its browser endpoint.
-fn launch(browser: &str, profile: &std::path::Path) -> (Killed, String) {
+/// Launches headless Chromium with a DevTools port and returns its browser endpoint. A
+/// loaded CI machine can make Chromium exit before it listens (as `.ci/report-check.sh`
+/// found); that says nothing about the page, so the launch alone is tried three times.
+fn launch(browser: &str, dir: &std::path::Path) -> (Killed, String) {
+    for attempt in 1..=3 {
+        if let Some(launched) = try_launch(browser, &dir.join(format!("profile{attempt}"))) {
+            return launched;
+        }
+        eprintln!("note: chromium exited before listening (attempt {attempt} of 3)");
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    panic!("chromium did not start with a DevTools endpoint in three attempts");
+}
+
+fn try_launch(browser: &str, profile: &std::path::Path) -> Option<(Killed, String)> {
     let mut child = Command::new(browser)
         .args([
             "--headless",
@@ -205,13 +218,13 @@ fn launch(browser: &str, profile: &std::path::Path) -> (Killed, String) {
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let child = Killed(child);
     let mut line = String::new();
     let url = loop {
         line.clear();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "chromium ended without a DevTools endpoint"
-        );
+        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
+            return None;
+        }
         if let Some(i) = line.find("ws://") {
             break line[i..].trim().to_string();
         }
@@ -221,7 +234,7 @@ fn launch(browser: &str, profile: &std::path::Path) -> (Killed, String) {
         let mut sink = Vec::new();
         let _ = stderr.read_to_end(&mut sink);
     });
-    (Killed(child), url)
+    Some((child, url))
 }
 
 #[test]
@@ -238,7 +251,7 @@ fn the_trainer_page_plays_injects_and_shows_the_odds_in_chromium() {
     let file = dir.path().join("trainer.toml");
     std::fs::write(&file, NETWORK).unwrap();
     let (_server, url) = serve(&file);
-    let (_chromium, ws) = launch(browser, &dir.path().join("profile"));
+    let (_chromium, ws) = launch(browser, dir.path());
     let mut dt = DevTools::connect(&ws);
     for domain in ["Runtime.enable", "Log.enable", "Page.enable"] {
         dt.call(domain, json!({}));
