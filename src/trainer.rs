@@ -564,11 +564,7 @@ impl Session {
     /// session's run from the start (same seed and replication).
     pub fn scenario_text(&self) -> String {
         // Every injection was applied once, so its text applies again.
-        self.events_text().unwrap_or_else(|e| e.0)
-    }
-
-    fn events_text(&self) -> Result<String, Refused> {
-        self.text_with(&self.injected)
+        self.text_with(&self.injected).unwrap_or_else(|e| e.0)
     }
 
     /// The scenario's text with `injected`: policy settings in place (later ones win), then

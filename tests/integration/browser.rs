@@ -7,7 +7,8 @@ use std::process::Command;
 use crate::plots::NAME;
 use crate::synthetic::{Shape, write_results};
 
-fn chromium() -> Option<&'static str> {
+/// The first headless-capable Chromium on the PATH (shared with the trainer's browser test).
+pub fn chromium() -> Option<&'static str> {
     ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
         .find(|b| {

@@ -15,18 +15,8 @@ use tungstenite::{Message, WebSocket};
 
 use bloodsim::trainer::{Injection, Session};
 
+use crate::browser::chromium;
 use crate::trainer::NETWORK;
-
-fn chromium() -> Option<&'static str> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| {
-            Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-}
 
 /// A child process killed when the test ends, however it ends.
 struct Killed(Child);
