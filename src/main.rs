@@ -583,9 +583,9 @@ fn write_variant(
         );
     }
     test_hook("simulated");
-    let periods = report::period_rows(s, &output.aggregate);
+    let periods = report::PeriodRows::new(s, &output.aggregate);
     let reps = report::replication_rows(s, &output.totals);
-    results::write_results(dir, &summary, periods, reps).map_err(cannot_write(dir))?;
+    results::write_results(dir, &summary, &periods, reps).map_err(cannot_write(dir))?;
     test_hook("written");
     if !options.no_plots {
         draw(dir)?;

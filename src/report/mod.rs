@@ -10,8 +10,8 @@ use std::sync::Arc;
 use crate::metrics::{Line, TotalsTable, TotalsView};
 use crate::monte_carlo::{Aggregate, Metric};
 use crate::results::{
-    ALL, AlertLevel, Estimate, Headline, PeriodRow, ReplicationRow, RunInfo, ScenarioInfo,
-    SiteInfo, Summary, TimeInfo,
+    ALL, AlertLevel, Estimate, Headline, PeriodRow, PeriodSource, ReplicationRow, RunInfo,
+    ScenarioInfo, SiteInfo, Summary, TimeInfo,
 };
 use crate::scenario::Scenario;
 
@@ -246,54 +246,80 @@ pub fn period_rows<'a>(
     scenario: &'a Scenario,
     aggregate: &'a Aggregate,
 ) -> impl Iterator<Item = PeriodRow<Arc<str>>> + 'a {
-    let baselines: Vec<f64> = aggregate
-        .series
-        .iter()
-        .map(|s| scenario.baseline_per_day(s.site, s.product, s.group))
-        .collect();
-    let all: Arc<str> = ALL.into();
-    let products: Vec<Arc<str>> = scenario
-        .products
-        .iter()
-        .map(|p| p.product.name().into())
-        .collect();
-    let groups: Vec<Arc<str>> = (0..scenario.groups.count())
-        .map(|g| scenario.groups.label(g).into())
-        .collect();
-    let sites: Vec<Arc<str>> = scenario
-        .sites
-        .iter()
-        .map(|s| s.name.as_str().into())
-        .collect();
-    let labels: Vec<[Arc<str>; 3]> = aggregate
-        .series
-        .iter()
-        .map(|s| {
-            [
-                s.site.map_or(all.clone(), |i| sites[i].clone()),
-                products[s.product].clone(),
-                s.group.map_or(all.clone(), |g| groups[g].clone()),
+    let table = PeriodRows::new(scenario, aggregate);
+    (0..aggregate.periods).flat_map(move |period| table.rows(period).collect::<Vec<_>>())
+}
+
+/// The rows of `periods.csv` by period, so periods can be formatted in parallel (see
+/// [`results::PeriodSource`]): the labels and baselines of every series, built once.
+pub struct PeriodRows<'a> {
+    scenario: &'a Scenario,
+    aggregate: &'a Aggregate,
+    baselines: Vec<f64>,
+    /// Site, product and group of each series.
+    labels: Vec<[Arc<str>; 3]>,
+    metrics: [Arc<str>; 5],
+}
+
+impl<'a> PeriodRows<'a> {
+    pub fn new(scenario: &'a Scenario, aggregate: &'a Aggregate) -> PeriodRows<'a> {
+        let all: Arc<str> = ALL.into();
+        let products: Vec<Arc<str>> = scenario
+            .products
+            .iter()
+            .map(|p| p.product.name().into())
+            .collect();
+        let groups: Vec<Arc<str>> = (0..scenario.groups.count())
+            .map(|g| scenario.groups.label(g).into())
+            .collect();
+        let sites: Vec<Arc<str>> = scenario
+            .sites
+            .iter()
+            .map(|s| s.name.as_str().into())
+            .collect();
+        PeriodRows {
+            scenario,
+            aggregate,
+            baselines: aggregate
+                .series
+                .iter()
+                .map(|s| scenario.baseline_per_day(s.site, s.product, s.group))
+                .collect(),
+            labels: aggregate
+                .series
+                .iter()
+                .map(|s| {
+                    [
+                        s.site.map_or(all.clone(), |i| sites[i].clone()),
+                        products[s.product].clone(),
+                        s.group.map_or(all.clone(), |g| groups[g].clone()),
+                    ]
+                })
+                .collect(),
+            metrics: [
+                "on_hand",
+                "days_of_supply",
+                "units_short",
+                "expired",
+                "shortage_probability",
             ]
-        })
-        .collect();
-    let metrics: [Arc<str>; 5] = [
-        "on_hand",
-        "days_of_supply",
-        "units_short",
-        "expired",
-        "shortage_probability",
-    ]
-    .map(Arc::from);
-    (0..aggregate.periods).flat_map(move |period| {
-        let time: Arc<str> = scenario
+            .map(Arc::from),
+        }
+    }
+
+    /// Every series' rows of one period, in series order.
+    pub fn rows(&self, period: u32) -> impl Iterator<Item = PeriodRow<Arc<str>>> + '_ {
+        let aggregate = self.aggregate;
+        let time: Arc<str> = self
+            .scenario
             .calendar
             .period_start(period)
             .format("%Y-%m-%dT%H:%M")
             .to_string()
             .into();
-        let (labels, baselines, metrics) = (labels.clone(), baselines.clone(), metrics.clone());
-        (0..labels.len()).flat_map(move |i| {
-            let [site, product, group] = labels[i].clone();
+        let metrics = &self.metrics;
+        (0..self.labels.len()).flat_map(move |i| {
+            let [site, product, group] = &self.labels[i];
             let row = |metric: &Arc<str>, mean: f64, q: [Option<f64>; 5]| PeriodRow {
                 period,
                 time: time.clone(),
@@ -312,7 +338,7 @@ pub fn period_rows<'a>(
             let q = h.quantiles(QUANTILES);
             let quantiles = |scale: f64| q.map(|v| v.map(|v| v.value as f64 / scale));
             let on_hand = aggregate.mean(Metric::OnHand, period, i);
-            let baseline = baselines[i];
+            let baseline = self.baselines[i];
             [
                 Some(row(&metrics[0], on_hand, quantiles(1.0))),
                 (baseline > 0.0).then(|| row(&metrics[1], on_hand / baseline, quantiles(baseline))),
@@ -335,7 +361,19 @@ pub fn period_rows<'a>(
             .into_iter()
             .flatten()
         })
-    })
+    }
+}
+
+impl PeriodSource for PeriodRows<'_> {
+    type Label = Arc<str>;
+
+    fn periods(&self) -> u32 {
+        self.aggregate.periods
+    }
+
+    fn rows_of(&self, period: u32) -> impl Iterator<Item = PeriodRow<Arc<str>>> {
+        self.rows(period)
+    }
 }
 
 /// The quantiles reported per period.

@@ -45,9 +45,9 @@ fn files(dir: &Path, s: &Scenario, output: &RunOutput) -> [Vec<u8>; 2] {
         shards: None,
     };
     let summary = report::summary(s, &output.totals, &output.aggregate, &meta);
-    let periods = report::period_rows(s, &output.aggregate);
+    let periods = report::PeriodRows::new(s, &output.aggregate);
     let reps = report::replication_rows(s, &output.totals);
-    results::write_results(dir, &summary, periods, reps).unwrap();
+    results::write_results(dir, &summary, &periods, reps).unwrap();
     [results::PERIODS_FILE, results::REPLICATIONS_FILE].map(|f| fs::read(dir.join(f)).unwrap())
 }
 
