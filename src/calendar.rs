@@ -45,7 +45,8 @@ impl Calendar {
 
     /// Monday = 0 ... Sunday = 6.
     pub fn weekday(&self, day: u32) -> usize {
-        self.date(day).weekday().num_days_from_monday() as usize
+        // Arithmetic, not a date per call: the engine asks every period.
+        ((self.start.weekday().num_days_from_monday() + day % 7) % 7) as usize
     }
 
     /// January = 0 ... December = 11.
@@ -90,6 +91,11 @@ mod tests {
         assert_eq!(c.weekday(0), 3); // 2026-01-01 is a Thursday
         assert_eq!(c.month(31), 1);
         assert_eq!(c.period_start(2).to_string(), "2026-01-03 00:00:00");
+        // The weekday by arithmetic is the date's, across years and leap days.
+        for day in 0..3000 {
+            let date = c.date(day).weekday().num_days_from_monday() as usize;
+            assert_eq!(c.weekday(day), date, "day {day}");
+        }
     }
 
     #[test]

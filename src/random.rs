@@ -491,6 +491,21 @@ fn ln_factorial_f(k: f64) -> f64 {
     if k < 20.0 {
         return TABLE[k as usize];
     }
+    if k < TABULATED as f64 {
+        return LN_FACTORIAL[k as usize];
+    }
+    stirling_ln_factorial(k)
+}
+
+/// ln(k!) tabulated below this, from the same series: PTRS's slow path needs it for most
+/// draws of a mean >= 10, and the series costs a logarithm.
+const TABULATED: usize = 1024;
+
+static LN_FACTORIAL: std::sync::LazyLock<[f64; TABULATED]> =
+    std::sync::LazyLock::new(|| std::array::from_fn(|k| stirling_ln_factorial(k as f64)));
+
+/// ln(k!) by Stirling's series, for k >= 20.
+fn stirling_ln_factorial(k: f64) -> f64 {
     let n = k + 1.0;
     let r = 1.0 / n;
     let r2 = r * r;

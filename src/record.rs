@@ -119,8 +119,9 @@ pub struct PeriodView<'a> {
 }
 
 impl PeriodView<'_> {
-    /// Adds `values` of each listed site into `out`, indexed by `product * groups + group`
-    /// (each site's cells are contiguous, so this reads memory in order).
+    /// Sets `out`, indexed by `product * groups + group`, to the sum of `values` over the
+    /// listed sites (each site's cells are contiguous, so this reads memory in order). The
+    /// first site is copied, not added to zeros: no clearing pass per sum and period.
     #[inline]
     pub fn sum_over_sites<T: Copy + Into<u64>>(
         &self,
@@ -128,13 +129,35 @@ impl PeriodView<'_> {
         values: &[T],
         out: &mut [u64],
     ) {
-        let per_site = self.cells.products * self.cells.groups;
+        let Some((&first, rest)) = sites.split_first() else {
+            out.fill(0);
+            return;
+        };
+        for (o, &v) in out.iter_mut().zip(self.site_cells(first, values)) {
+            *o = v.into();
+        }
+        self.add_over_sites(rest, values, out);
+    }
+
+    /// Adds `values` of each listed site into `out` (as [`sum_over_sites`](Self::sum_over_sites)).
+    #[inline]
+    pub fn add_over_sites<T: Copy + Into<u64>>(
+        &self,
+        sites: &[usize],
+        values: &[T],
+        out: &mut [u64],
+    ) {
         for &s in sites {
-            let block = &values[s * per_site..(s + 1) * per_site];
-            for (o, &v) in out.iter_mut().zip(block) {
+            for (o, &v) in out.iter_mut().zip(self.site_cells(s, values)) {
                 *o += v.into();
             }
         }
+    }
+
+    #[inline]
+    fn site_cells<'v, T>(&self, site: usize, values: &'v [T]) -> &'v [T] {
+        let per_site = self.cells.products * self.cells.groups;
+        &values[site * per_site..(site + 1) * per_site]
     }
 }
 

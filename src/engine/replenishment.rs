@@ -195,6 +195,10 @@ fn lateral(
                 continue;
             }
             let cell = cells.index(hub, p, g);
+            // No surplus without more on hand than the reserve: skip the slot sum.
+            if state.inventory.on_hand(cell) <= model.reserve[cell] {
+                continue;
+            }
             let surplus = state
                 .inventory
                 .on_hand_from(cell, supply.0)
