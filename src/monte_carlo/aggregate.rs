@@ -252,7 +252,9 @@ impl Aggregate {
 
     /// Adds the batched replications to the histograms and the on-hand sums, period by
     /// period: each period's rows are read in order, and each period's histograms (back to
-    /// back in `counts`) are walked forwards once per replication of the batch.
+    /// back in `counts`) are walked forwards once per replication of the batch. (Taking a
+    /// few series at a time through every row instead keeps their histograms in the
+    /// first-level cache, but reads the batch across rows, and was 30% slower.)
     pub fn flush(&mut self) {
         if self.batched == 0 {
             return;
@@ -346,7 +348,8 @@ impl Aggregate {
         network[..per_site].fill(0);
         let mut any = false;
         for (site, block) in cells.chunks_exact(per_site).enumerate() {
-            if block.iter().all(|&c| c == 0) {
+            // An OR over the block (vectorised), not an early-exit scan.
+            if block.iter().fold(0, |a, &c| a | c) == 0 {
                 continue;
             }
             any = true;
