@@ -1,6 +1,8 @@
 //! One replication of korea-baseline, reported as simulated (site x product x group x period)
 //! cells per second: the engine alone; only the random draws the engine makes; and the
 //! engine with the runner's recorders (per-replication totals, per-period aggregate).
+//! Then the whole Monte Carlo runner on single-hospital and korea-baseline, on one and two
+//! threads, in replication-days per second; and the trainer's odds panel.
 //! Run: `cargo bench --bench engine`.
 
 use std::collections::VecDeque;
@@ -93,6 +95,39 @@ fn replication(c: &mut Criterion) {
     group.finish();
 }
 
+/// The Monte Carlo runner as `bloodsim run` drives it (engine, recorders, merging; not the
+/// files), in replication-days per second, on one thread and on two: the cases of the speed
+/// issue's table. Two threads over one thread's time is the parallel efficiency.
+fn runner(c: &mut Criterion) {
+    use bloodsim::monte_carlo::{self, RunSpec};
+    let bundled = |name: &str| {
+        let path = format!("{}/../scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+        scenario::load(std::path::Path::new(&path)).unwrap_or_else(|e| panic!("{e}"))
+    };
+    // Enough replications for several batches per thread (the aggregate flushes every 32).
+    for (name, replications) in [("single-hospital", 2000), ("korea-baseline", 128)] {
+        let s = bundled(name);
+        let spec = RunSpec {
+            seed: s.seed,
+            replications,
+        };
+        let days = u64::from(s.calendar.days()) * replications;
+        let mut group = c.benchmark_group(format!("run {name} x {replications}"));
+        group.throughput(Throughput::Elements(days));
+        group.sample_size(10);
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a thread pool");
+            group.bench_function(format!("{threads} thread(s), replication-days"), |b| {
+                b.iter(|| pool.install(|| monte_carlo::run(&s, spec, &|| {})))
+            });
+        }
+        group.finish();
+    }
+}
+
 /// The trainer's "odds from here" (issue 15's target: about 2 s): korea-baseline 60 days in,
 /// 150 casualties injected, 200 futures four weeks ahead with and without them.
 fn trainer_odds(c: &mut Criterion) {
@@ -124,6 +159,6 @@ criterion_group! {
     name = benches;
     // Criterion's own charts need system fonts; the numbers are what matter here.
     config = Criterion::default().without_plots();
-    targets = replication, trainer_odds
+    targets = replication, runner, trainer_odds
 }
 criterion_main!(benches);

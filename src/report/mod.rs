@@ -382,19 +382,23 @@ pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 /// Reported percentiles (period x series x quantile) that fell outside their histogram's
 /// core, set from the pilot replications, into a tail bin wider than one bucket: each is
 /// its bin's floor, not the exact order statistic.
+/// Periods are counted in parallel (a national run has 350,000 histograms to walk).
 pub fn approximate_percentiles(aggregate: &Aggregate) -> u64 {
-    let mut count = 0;
-    for period in 0..aggregate.periods {
-        for series in 0..aggregate.series.len() {
-            let h = aggregate.on_hand_histogram(period, series);
-            count += h
-                .quantiles(QUANTILES)
-                .iter()
-                .filter(|v| v.is_some_and(|v| !v.exact))
-                .count() as u64;
-        }
-    }
-    count
+    use rayon::prelude::*;
+    (0..aggregate.periods)
+        .into_par_iter()
+        .map(|period| {
+            (0..aggregate.series.len())
+                .map(|series| {
+                    let h = aggregate.on_hand_histogram(period, series);
+                    h.quantiles(QUANTILES)
+                        .iter()
+                        .filter(|v| v.is_some_and(|v| !v.exact))
+                        .count() as u64
+                })
+                .sum::<u64>()
+        })
+        .sum()
 }
 
 /// Rows of `replications.csv`, in replication order, produced one at a time (so the file can
