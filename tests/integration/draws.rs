@@ -40,10 +40,11 @@ pub fn draws_only(
     let mut scales: Vec<Scale> = Vec::new();
     labs.iter_mut().for_each(VecDeque::clear);
     for t in 0..s.calendar.periods {
-        // Each process draws period t from its own stream t, as the engine does.
-        for ((rng, key), w) in streams.iter_mut().zip(&keys).zip(&mut words) {
+        // Each process draws period t from its own stream t, moved there in place as the
+        // engine does (the same as `key.stream(t)`, without building a generator).
+        for (rng, w) in streams.iter_mut().zip(&mut words) {
             *w += rng.get_word_pos();
-            *rng = key.stream(t);
+            rng.set_stream(u64::from(t));
         }
         let day = s.calendar.day_of(t);
         let weekday = s.calendar.weekday(day);
