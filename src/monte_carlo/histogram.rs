@@ -203,15 +203,29 @@ impl Counts {
     }
 
     /// Adds every count of `other` (the same layout).
+    /// In parallel by blocks of bins (a national run has some fifty million).
     pub fn merge(&mut self, other: &Counts) {
+        use rayon::prelude::*;
+        const BLOCK: usize = 1 << 16;
         assert_eq!(self.low.len(), other.low.len(), "counts of one layout");
-        for (bin, (a, &b)) in self.low.iter_mut().zip(&other.low).enumerate() {
-            let (sum, wrapped) = a.overflowing_add(b);
-            *a = sum;
-            if wrapped {
-                self.carries.push(bin);
-            }
-        }
+        let wraps: Vec<Vec<usize>> = self
+            .low
+            .par_chunks_mut(BLOCK)
+            .zip(other.low.par_chunks(BLOCK))
+            .enumerate()
+            .map(|(k, (mine, theirs))| {
+                let mut wrapped = Vec::new();
+                for (j, (a, &b)) in mine.iter_mut().zip(theirs).enumerate() {
+                    let (sum, wrap) = a.overflowing_add(b);
+                    *a = sum;
+                    if wrap {
+                        wrapped.push(k * BLOCK + j);
+                    }
+                }
+                wrapped
+            })
+            .collect();
+        self.carries.extend(wraps.into_iter().flatten());
         self.carries.extend_from_slice(&other.carries);
         self.settle();
     }
