@@ -279,8 +279,8 @@ pub struct Headline {
 /// (percentile columns filled) or `shortage_probability` (only `mean`, the share of
 /// replications with unmet demand in the period; percentile columns empty).
 ///
-/// Read with owned strings; written with shared ones (`Arc<str>`), so the runner streams a
-/// million rows without allocating strings per row.
+/// Read with owned strings; written with lent ones (`&str`), so the runner formats a
+/// million rows without allocating or counting references per row.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PeriodRow<S = String> {
     pub period: u32,
@@ -567,10 +567,9 @@ pub fn write_results(
 
 /// The rows of `periods.csv`, period by period.
 pub trait PeriodSource: Sync {
-    type Label: AsRef<str>;
     fn periods(&self) -> u32;
-    /// One period's rows, in file order.
-    fn rows_of(&self, period: u32) -> impl Iterator<Item = PeriodRow<Self::Label>>;
+    /// One period's rows, in file order, with their text lent.
+    fn rows_of(&self, period: u32) -> impl Iterator<Item = PeriodRow<&str>>;
 }
 
 /// Periods formatted at once, in parallel: enough to keep every thread busy, few enough

@@ -277,7 +277,10 @@ pub fn run_shard(
     let mut finished: Vec<Vec<Partial>> = workers.into_iter().map(|w| w.partials).collect();
     // Each worker's last, partial batch goes into its histograms on its own thread: merging
     // would flush them one after another.
-    finished.par_iter_mut().flatten().for_each(|p| p.aggregate.flush());
+    finished
+        .par_iter_mut()
+        .flatten()
+        .for_each(|p| p.aggregate.flush());
     let mut outputs = Vec::with_capacity(scenarios.len());
     for (v, totals) in totals.into_iter().enumerate().rev() {
         let mut aggregate: Option<Aggregate> = None;

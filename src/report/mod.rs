@@ -5,8 +5,6 @@ pub mod html;
 
 use std::fmt::Write;
 
-use std::sync::Arc;
-
 use crate::metrics::{Line, TotalsTable, TotalsView};
 use crate::monte_carlo::{Aggregate, Metric};
 use crate::results::{
@@ -245,40 +243,51 @@ fn stage_table(out: &mut String, scenario: &Scenario, rows: &[Headline]) {
 pub fn period_rows<'a>(
     scenario: &'a Scenario,
     aggregate: &'a Aggregate,
-) -> impl Iterator<Item = PeriodRow<Arc<str>>> + 'a {
+) -> impl Iterator<Item = PeriodRow> + 'a {
     let table = PeriodRows::new(scenario, aggregate);
-    (0..aggregate.periods).flat_map(move |period| table.rows(period).collect::<Vec<_>>())
+    (0..aggregate.periods).flat_map(move |period| {
+        let owned = |r: PeriodRow<&str>| PeriodRow {
+            period: r.period,
+            time: r.time.to_owned(),
+            site: r.site.to_owned(),
+            product: r.product.to_owned(),
+            group: r.group.to_owned(),
+            metric: r.metric.to_owned(),
+            mean: r.mean,
+            p05: r.p05,
+            p25: r.p25,
+            p50: r.p50,
+            p75: r.p75,
+            p95: r.p95,
+        };
+        table.rows(period).map(owned).collect::<Vec<_>>()
+    })
 }
 
 /// The rows of `periods.csv` by period, so periods can be formatted in parallel (see
-/// [`results::PeriodSource`]): the labels and baselines of every series, built once.
+/// [`PeriodSource`]): every label, built once, and lent to the rows (a million rows with
+/// shared strings of their own spent a tenth of the formatting in reference counts).
 pub struct PeriodRows<'a> {
-    scenario: &'a Scenario,
     aggregate: &'a Aggregate,
     baselines: Vec<f64>,
     /// Site, product and group of each series.
-    labels: Vec<[Arc<str>; 3]>,
-    metrics: [Arc<str>; 5],
+    labels: Vec<[&'a str; 3]>,
+    /// The start of each period, as written.
+    times: Vec<String>,
 }
+
+/// The metrics of `periods.csv`, in row order within a series.
+const PERIOD_METRICS: [&str; 5] = [
+    "on_hand",
+    "days_of_supply",
+    "units_short",
+    "expired",
+    "shortage_probability",
+];
 
 impl<'a> PeriodRows<'a> {
     pub fn new(scenario: &'a Scenario, aggregate: &'a Aggregate) -> PeriodRows<'a> {
-        let all: Arc<str> = ALL.into();
-        let products: Vec<Arc<str>> = scenario
-            .products
-            .iter()
-            .map(|p| p.product.name().into())
-            .collect();
-        let groups: Vec<Arc<str>> = (0..scenario.groups.count())
-            .map(|g| scenario.groups.label(g).into())
-            .collect();
-        let sites: Vec<Arc<str>> = scenario
-            .sites
-            .iter()
-            .map(|s| s.name.as_str().into())
-            .collect();
         PeriodRows {
-            scenario,
             aggregate,
             baselines: aggregate
                 .series
@@ -290,43 +299,34 @@ impl<'a> PeriodRows<'a> {
                 .iter()
                 .map(|s| {
                     [
-                        s.site.map_or(all.clone(), |i| sites[i].clone()),
-                        products[s.product].clone(),
-                        s.group.map_or(all.clone(), |g| groups[g].clone()),
+                        s.site.map_or(ALL, |i| scenario.sites[i].name.as_str()),
+                        scenario.products[s.product].product.name(),
+                        s.group.map_or(ALL, |g| scenario.groups.label(g)),
                     ]
                 })
                 .collect(),
-            metrics: [
-                "on_hand",
-                "days_of_supply",
-                "units_short",
-                "expired",
-                "shortage_probability",
-            ]
-            .map(Arc::from),
+            times: (0..aggregate.periods)
+                .map(|period| {
+                    let start = scenario.calendar.period_start(period);
+                    start.format("%Y-%m-%dT%H:%M").to_string()
+                })
+                .collect(),
         }
     }
 
     /// Every series' rows of one period, in series order.
-    pub fn rows(&self, period: u32) -> impl Iterator<Item = PeriodRow<Arc<str>>> + '_ {
+    pub fn rows(&self, period: u32) -> impl Iterator<Item = PeriodRow<&str>> + '_ {
         let aggregate = self.aggregate;
-        let time: Arc<str> = self
-            .scenario
-            .calendar
-            .period_start(period)
-            .format("%Y-%m-%dT%H:%M")
-            .to_string()
-            .into();
-        let metrics = &self.metrics;
+        let time = self.times[period as usize].as_str();
         (0..self.labels.len()).flat_map(move |i| {
-            let [site, product, group] = &self.labels[i];
-            let row = |metric: &Arc<str>, mean: f64, q: [Option<f64>; 5]| PeriodRow {
+            let [site, product, group] = self.labels[i];
+            let row = |metric: &'static str, mean: f64, q: [Option<f64>; 5]| PeriodRow {
                 period,
-                time: time.clone(),
-                site: site.clone(),
-                product: product.clone(),
-                group: group.clone(),
-                metric: metric.clone(),
+                time,
+                site,
+                product,
+                group,
+                metric,
                 mean,
                 p05: q[0],
                 p25: q[1],
@@ -339,21 +339,22 @@ impl<'a> PeriodRows<'a> {
             let quantiles = |scale: f64| q.map(|v| v.map(|v| v.value as f64 / scale));
             let on_hand = aggregate.mean(Metric::OnHand, period, i);
             let baseline = self.baselines[i];
+            let [on_hand_metric, days, short, expired, probability] = PERIOD_METRICS;
             [
-                Some(row(&metrics[0], on_hand, quantiles(1.0))),
-                (baseline > 0.0).then(|| row(&metrics[1], on_hand / baseline, quantiles(baseline))),
+                Some(row(on_hand_metric, on_hand, quantiles(1.0))),
+                (baseline > 0.0).then(|| row(days, on_hand / baseline, quantiles(baseline))),
                 Some(row(
-                    &metrics[2],
+                    short,
                     aggregate.mean(Metric::UnitsShort, period, i),
                     [None; 5],
                 )),
                 Some(row(
-                    &metrics[3],
+                    expired,
                     aggregate.mean(Metric::Expired, period, i),
                     [None; 5],
                 )),
                 Some(row(
-                    &metrics[4],
+                    probability,
                     aggregate.shortage_probability(period, i),
                     [None; 5],
                 )),
@@ -365,13 +366,11 @@ impl<'a> PeriodRows<'a> {
 }
 
 impl PeriodSource for PeriodRows<'_> {
-    type Label = Arc<str>;
-
     fn periods(&self) -> u32 {
         self.aggregate.periods
     }
 
-    fn rows_of(&self, period: u32) -> impl Iterator<Item = PeriodRow<Arc<str>>> {
+    fn rows_of(&self, period: u32) -> impl Iterator<Item = PeriodRow<&str>> {
         self.rows(period)
     }
 }
