@@ -271,7 +271,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             bar.finish_and_clear();
             let meta = run_meta(&file, &bytes, pool.current_num_threads(), wall_seconds);
             let cannot_write = cannot_write(&out);
-            let summary = write_variant(staging.dir(), &s, &output, &meta, &options)?;
+            // Writing formats in parallel too: within `--threads`, in the run's pool.
+            let summary =
+                pool.install(|| write_variant(staging.dir(), &s, &output, &meta, &options))?;
             test_hook("drawn");
             staging.commit(test_hook).map_err(cannot_write)?;
             interrupt::forget();
@@ -660,13 +662,8 @@ fn run_variants<'a>(
     bar.finish_and_clear();
     for (v, output) in variants.iter().zip(&runs) {
         let meta = run_meta(v.file, &v.bytes, pool.current_num_threads(), wall_seconds);
-        write_variant(
-            &staging.dir().join(&v.name),
-            &v.scenario,
-            output,
-            &meta,
-            options,
-        )?;
+        let dir = staging.dir().join(&v.name);
+        pool.install(|| write_variant(&dir, &v.scenario, output, &meta, options))?;
     }
     let outputs = Outputs {
         variants,
