@@ -760,4 +760,80 @@ mod tests {
         assert_eq!(format_period_rows(rows.iter().cloned(), false), body);
         assert!(format_period_rows(std::iter::empty::<PeriodRow>(), true).is_empty());
     }
+
+    /// Periods of rows, some with a label that needs quoting.
+    struct Synthetic {
+        periods: u32,
+        series: usize,
+    }
+
+    impl Synthetic {
+        fn row(period: u32, i: usize) -> PeriodRow<&'static str> {
+            PeriodRow {
+                period,
+                time: "2026-01-01T00:00",
+                site: if i.is_multiple_of(2) {
+                    "north"
+                } else {
+                    "south, \"old\""
+                },
+                product: "red_cells",
+                group: "O-",
+                metric: "on_hand",
+                mean: f64::from(period) + i as f64 / 7.0,
+                p05: (i % 3 == 1).then_some(f64::from(period)),
+                p25: None,
+                p50: Some(0.5),
+                p75: None,
+                p95: Some(1e21),
+            }
+        }
+    }
+
+    impl PeriodSource for Synthetic {
+        fn periods(&self) -> u32 {
+            self.periods
+        }
+
+        fn rows_of(&self, period: u32) -> impl Iterator<Item = PeriodRow<&str>> {
+            (0..self.series).map(move |i| Synthetic::row(period, i))
+        }
+    }
+
+    /// Blocks formatted in parallel and written while the next is formatted come out in
+    /// period order, with one header: as one csv writer writes every row in turn.
+    #[test]
+    fn periods_in_blocks_are_written_in_order() {
+        for periods in [
+            0,
+            1,
+            PERIODS_AT_ONCE,
+            PERIODS_AT_ONCE + 1,
+            3 * PERIODS_AT_ONCE + 5,
+        ] {
+            for series in [0, 3] {
+                let source = Synthetic { periods, series };
+                let mut written = Vec::new();
+                write_periods(&mut written, &source).unwrap();
+                let rows: Vec<PeriodRow> = (0..periods)
+                    .flat_map(|t| (0..series).map(move |i| Synthetic::row(t, i)))
+                    .map(|r| PeriodRow {
+                        time: r.time.into(),
+                        site: r.site.into(),
+                        product: r.product.into(),
+                        group: r.group.into(),
+                        metric: r.metric.into(),
+                        period: r.period,
+                        mean: r.mean,
+                        p05: r.p05,
+                        p25: r.p25,
+                        p50: r.p50,
+                        p75: r.p75,
+                        p95: r.p95,
+                    })
+                    .collect();
+                assert_eq!(written, by_csv(&rows), "{periods} periods x {series}");
+            }
+        }
+    }
 }
