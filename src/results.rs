@@ -300,6 +300,26 @@ pub struct PeriodRow<S = String> {
     pub p95: Option<f64>,
 }
 
+impl PeriodRow<&str> {
+    /// The row with its text owned (as read back from the file).
+    pub fn to_owned_row(&self) -> PeriodRow {
+        PeriodRow {
+            period: self.period,
+            time: self.time.to_owned(),
+            site: self.site.to_owned(),
+            product: self.product.to_owned(),
+            group: self.group.to_owned(),
+            metric: self.metric.to_owned(),
+            mean: self.mean,
+            p05: self.p05,
+            p25: self.p25,
+            p50: self.p50,
+            p75: self.p75,
+            p95: self.p95,
+        }
+    }
+}
+
 /// One row of `replications.csv`: the totals of one replication for one product and
 /// recipient group (or `all`), after warm-up.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -817,20 +837,7 @@ mod tests {
                 write_periods(&mut written, &source).unwrap();
                 let rows: Vec<PeriodRow> = (0..periods)
                     .flat_map(|t| (0..series).map(move |i| Synthetic::row(t, i)))
-                    .map(|r| PeriodRow {
-                        time: r.time.into(),
-                        site: r.site.into(),
-                        product: r.product.into(),
-                        group: r.group.into(),
-                        metric: r.metric.into(),
-                        period: r.period,
-                        mean: r.mean,
-                        p05: r.p05,
-                        p25: r.p25,
-                        p50: r.p50,
-                        p75: r.p75,
-                        p95: r.p95,
-                    })
+                    .map(|r| r.to_owned_row())
                     .collect();
                 assert_eq!(written, by_csv(&rows), "{periods} periods x {series}");
             }

@@ -246,21 +246,10 @@ pub fn period_rows<'a>(
 ) -> impl Iterator<Item = PeriodRow> + 'a {
     let table = PeriodRows::new(scenario, aggregate);
     (0..aggregate.periods).flat_map(move |period| {
-        let owned = |r: PeriodRow<&str>| PeriodRow {
-            period: r.period,
-            time: r.time.to_owned(),
-            site: r.site.to_owned(),
-            product: r.product.to_owned(),
-            group: r.group.to_owned(),
-            metric: r.metric.to_owned(),
-            mean: r.mean,
-            p05: r.p05,
-            p25: r.p25,
-            p50: r.p50,
-            p75: r.p75,
-            p95: r.p95,
-        };
-        table.rows(period).map(owned).collect::<Vec<_>>()
+        table
+            .rows(period)
+            .map(|r| r.to_owned_row())
+            .collect::<Vec<_>>()
     })
 }
 
