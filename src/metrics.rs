@@ -24,7 +24,7 @@
 
 use crate::alert::{alert_stage, days_of_supply};
 use crate::network::Role;
-use crate::record::{PeriodView, Recorder};
+use crate::record::{Flow, PeriodView, Recorder};
 use crate::scenario::{AlertLevel, Costs, Scenario};
 
 /// Totals of one replication for one product and group (or all groups).
@@ -380,21 +380,21 @@ impl Recorder for TotalsRecorder {
             release_lag,
         ] = &mut *sums;
         let h = &self.hospitals;
-        v.sum_over_sites(h, &f.demanded, &mut demand[..pairs]);
-        v.sum_over_sites(h, &f.issued_exact, &mut exact[..pairs]);
-        v.sum_over_sites(h, &f.issued_substituted, &mut substituted[..pairs]);
-        v.sum_over_sites(h, &f.unmet, &mut short[..pairs]);
-        v.sum_over_sites(h, &f.requests, &mut requests[..pairs]);
-        v.sum_over_sites(h, &f.requests_short, &mut requests_short[..pairs]);
-        v.sum_over_sites(h, &f.ordered, &mut ordered[..pairs]);
-        v.sum_over_sites(&self.all_sites, &f.expired, &mut expired[..pairs]);
-        v.sum_over_sites(&self.all_sites, &f.collected, &mut collected[..pairs]);
+        v.sum_over_sites(h, &f[Flow::Demanded], &mut demand[..pairs]);
+        v.sum_over_sites(h, &f[Flow::IssuedExact], &mut exact[..pairs]);
+        v.sum_over_sites(h, &f[Flow::IssuedSubstituted], &mut substituted[..pairs]);
+        v.sum_over_sites(h, &f[Flow::Unmet], &mut short[..pairs]);
+        v.sum_over_sites(h, &f[Flow::Requests], &mut requests[..pairs]);
+        v.sum_over_sites(h, &f[Flow::RequestsShort], &mut requests_short[..pairs]);
+        v.sum_over_sites(h, &f[Flow::Ordered], &mut ordered[..pairs]);
+        v.sum_over_sites(&self.all_sites, &f[Flow::Expired], &mut expired[..pairs]);
+        v.sum_over_sites(&self.all_sites, &f[Flow::Collected], &mut collected[..pairs]);
         // A lab's releases, or what a supplier sends (counted as collected there).
-        v.sum_over_sites(&self.labs, &f.released, &mut released[..pairs]);
+        v.sum_over_sites(&self.labs, &f[Flow::Released], &mut released[..pairs]);
         lab_released[..pairs].copy_from_slice(&released[..pairs]);
         release_lag[..pairs].copy_from_slice(&f.release_lag);
-        v.add_over_sites(&self.suppliers, &f.collected, &mut released[..pairs]);
-        v.sum_over_sites(&self.all_sites, &f.shipped, &mut moved[..pairs]);
+        v.add_over_sites(&self.suppliers, &f[Flow::Collected], &mut released[..pairs]);
+        v.sum_over_sites(&self.all_sites, &f[Flow::Shipped], &mut moved[..pairs]);
         v.sum_over_sites(&self.stock_sites, v.on_hand, &mut on_hand[..pairs]);
         let staged_stock = if self.hubs_only {
             v.sum_over_sites(&self.staged_sites, v.on_hand, &mut hub_stock[..pairs]);

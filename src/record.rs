@@ -6,44 +6,60 @@
 
 use crate::scenario::Cells;
 
-/// Unit flows during one period, per (site, product, group) cell (see [`Cells`]).
+/// One unit flow of a period, per (site, product, group) cell: `flows[Flow::Collected][cell]`.
 ///
-/// Stock flows are counted by the group of the unit; demand flows (`demanded`,
-/// `issued_exact`, `issued_substituted`, `unmet`, `requests`, `requests_short`) by the
+/// Stock flows are counted by the group of the unit; demand flows (`Demanded`,
+/// `IssuedExact`, `IssuedSubstituted`, `Unmet`, `Requests`, `RequestsShort`) by the
 /// recipient's group, at the hospital.
-#[derive(Debug, Clone, Default)]
-pub struct Flows {
-    /// Units placed at period 0 (zero in every later period).
-    pub initial: Vec<u32>,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
     /// Units obtained from donations at a collection site, supplied from outside by a
     /// supplier, or imported (an imports event; also counted as released there).
-    pub collected: Vec<u32>,
+    Collected,
     /// Units arriving at a site from another site.
-    pub received: Vec<u32>,
+    Received,
     /// Units leaving a site for another site.
-    pub shipped: Vec<u32>,
+    Shipped,
     /// Units released by a lab after testing and processing (not discarded), or imported.
-    pub released: Vec<u32>,
+    Released,
     /// Units discarded at testing, or destroyed by facility damage.
-    pub discarded: Vec<u32>,
+    Discarded,
     /// Units that reached their expiry at the site (in stock, in a lab, or on arrival).
-    pub expired: Vec<u32>,
+    Expired,
     /// Units issued to patients, by the unit's group.
-    pub issued: Vec<u32>,
+    Issued,
     /// Units hospitals ordered.
-    pub ordered: Vec<u32>,
+    Ordered,
     /// Units requested by patients of the group in this period.
-    pub demanded: Vec<u32>,
+    Demanded,
     /// Units issued to patients of the group from their own group.
-    pub issued_exact: Vec<u32>,
+    IssuedExact,
     /// Units issued to patients of the group from another, compatible group.
-    pub issued_substituted: Vec<u32>,
+    IssuedSubstituted,
     /// Units requested in this period and not issued in it.
-    pub unmet: Vec<u32>,
+    Unmet,
     /// Patient requests arriving in this period.
-    pub requests: Vec<u32>,
+    Requests,
     /// Requests of this period not fully served in it.
-    pub requests_short: Vec<u32>,
+    RequestsShort,
+}
+
+impl Flow {
+    pub const COUNT: usize = 14;
+}
+
+/// Unit flows during one period, per (site, product, group) cell (see [`Cells`]), indexed
+/// by [`Flow`].
+///
+/// Every flow's cells lie in one buffer, so a period starts with one clearing pass, not
+/// one per flow (per-call overhead dominated small networks).
+#[derive(Debug, Clone, Default)]
+pub struct Flows {
+    cells: usize,
+    /// By (flow, cell).
+    counts: Vec<u32>,
+    /// Units placed at period 0 (zero in every later period).
+    pub initial: Vec<u32>,
     /// For the units labs released, the sum of the periods from their donation until they
     /// reach the hub (release plus the trip), a unit at a time. Summed over the network's
     /// labs by (product, group) pair, index `product * groups + group` (a metric's input
@@ -53,23 +69,10 @@ pub struct Flows {
 
 impl Flows {
     pub fn new(cells: Cells) -> Flows {
-        let v = || vec![0; cells.len()];
         Flows {
-            initial: v(),
-            collected: v(),
-            received: v(),
-            shipped: v(),
-            released: v(),
-            discarded: v(),
-            expired: v(),
-            issued: v(),
-            ordered: v(),
-            demanded: v(),
-            issued_exact: v(),
-            issued_substituted: v(),
-            unmet: v(),
-            requests: v(),
-            requests_short: v(),
+            cells: cells.len(),
+            counts: vec![0; Flow::COUNT * cells.len()],
+            initial: vec![0; cells.len()],
             release_lag: vec![0; cells.products * cells.groups],
         }
     }
@@ -77,28 +80,29 @@ impl Flows {
     /// Zeroes the flows before period `period`. `initial` is non-zero only in period 0, so
     /// it is zeroed only around it (a replication may end after period 0).
     pub fn clear(&mut self, period: u32) {
-        for v in [
-            &mut self.collected,
-            &mut self.received,
-            &mut self.shipped,
-            &mut self.released,
-            &mut self.discarded,
-            &mut self.expired,
-            &mut self.issued,
-            &mut self.ordered,
-            &mut self.demanded,
-            &mut self.issued_exact,
-            &mut self.issued_substituted,
-            &mut self.unmet,
-            &mut self.requests,
-            &mut self.requests_short,
-        ] {
-            v.fill(0);
-        }
+        self.counts.fill(0);
         if period <= 1 {
             self.initial.fill(0);
         }
         self.release_lag.fill(0);
+    }
+}
+
+impl std::ops::Index<Flow> for Flows {
+    type Output = [u32];
+
+    #[inline]
+    fn index(&self, flow: Flow) -> &[u32] {
+        let start = flow as usize * self.cells;
+        &self.counts[start..start + self.cells]
+    }
+}
+
+impl std::ops::IndexMut<Flow> for Flows {
+    #[inline]
+    fn index_mut(&mut self, flow: Flow) -> &mut [u32] {
+        let start = flow as usize * self.cells;
+        &mut self.counts[start..start + self.cells]
     }
 }
 

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::alert::{alert_stage, days_of_supply};
 use crate::engine::{Engine, Snapshot};
 use crate::network::Role;
-use crate::record::{NullRecorder, PeriodView, Recorder};
+use crate::record::{Flow, NullRecorder, PeriodView, Recorder};
 use crate::scenario::{self, Scenario, ScenarioError};
 
 /// Most futures one odds request may run, and most periods ahead.
@@ -393,8 +393,10 @@ struct LastPeriod {
 
 impl Recorder for LastPeriod {
     fn period(&mut self, v: &PeriodView<'_>) {
-        self.unmet.clone_from(&v.flows.unmet);
-        self.issued.clone_from(&v.flows.issued);
+        for (mine, flow) in [(&mut self.unmet, Flow::Unmet), (&mut self.issued, Flow::Issued)] {
+            mine.clear();
+            mine.extend_from_slice(&v.flows[flow]);
+        }
     }
 }
 
@@ -879,7 +881,7 @@ impl Recorder for PathRecorder<'_> {
             .push(days_of_supply(held, self.baseline).unwrap_or(f64::NAN));
         for g in 0..cells.groups {
             let short =
-                (0..cells.sites).any(|site| v.flows.unmet[cells.index(site, self.product, g)] > 0);
+                (0..cells.sites).any(|site| v.flows[Flow::Unmet][cells.index(site, self.product, g)] > 0);
             self.path.short.push(short);
         }
     }

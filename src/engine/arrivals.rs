@@ -5,7 +5,7 @@ use super::labs::release;
 use super::state::Transit;
 use super::{Conditions, Model, State};
 use crate::random::Stream;
-use crate::record::Flows;
+use crate::record::{Flow, Flows};
 
 pub(super) fn arrivals(
     model: &Model,
@@ -33,7 +33,7 @@ pub(super) fn arrivals(
                     let cell = cells.index(lab as usize, p, lot.group as usize);
                     state.in_transit[cell] -= lot.units[p];
                     state.in_testing[cell] += lot.units[p];
-                    flows.received[cell] += lot.units[p];
+                    flows[Flow::Received][cell] += lot.units[p];
                 }
                 state.lab_queue[lab as usize].push_back(lot);
             }

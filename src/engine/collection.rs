@@ -20,7 +20,7 @@ pub(super) fn collection(
     scales: &mut Vec<Scale>,
 ) {
     let (scenario, cells) = (model.scenario, model.cells);
-    let weekday = scenario.calendar.weekday(scenario.calendar.day_of(t));
+    let weekday = conditions.weekday;
     for (s, site) in scenario.sites.iter().enumerate() {
         let Role::Collection(c) = &site.role else {
             continue;
@@ -62,7 +62,7 @@ pub(super) fn collection(
                 donations,
                 units,
             };
-            let delay = c.to_lab + conditions.to_lab_delay[s];
+            let delay = c.to_lab + conditions.to_lab_delay(s);
             state.send_to_lab(flows, cells, t, (s, c.lab), delay, lot);
         }
     }

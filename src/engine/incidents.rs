@@ -10,7 +10,7 @@ use super::state::Urgent;
 use super::{Model, State};
 use crate::events::{Effect, MassCasualty};
 use crate::random::{Stream, binomial, stochastic_round};
-use crate::record::Flows;
+use crate::record::{Flow, Flows};
 
 /// Applies the events active in period `t` (`streams`: one per event, in event order).
 pub(super) fn incidents(
@@ -60,8 +60,8 @@ pub(super) fn deliver(
         let part = share_of(total, k, n);
         let cell = model.cells.index(site, product, g);
         state.inventory.add(cell, t + model.shelf[product], part);
-        flows.collected[cell] += part;
-        flows.released[cell] += part;
+        flows[Flow::Collected][cell] += part;
+        flows[Flow::Released][cell] += part;
     }
 }
 
@@ -85,7 +85,7 @@ fn destroy(
     for cell in site * per_site..(site + 1) * per_site {
         let lost = binomial(rng, state.inventory.on_hand(cell), share);
         state.inventory.take(cell, lost, true, |_, _| {});
-        flows.discarded[cell] += lost;
+        flows[Flow::Discarded][cell] += lost;
     }
 }
 

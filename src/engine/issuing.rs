@@ -10,7 +10,7 @@ use super::{Conditions, Model, State};
 use crate::network::{Role, SiteId};
 use crate::policy::UnmetDemand;
 use crate::random::{Scale, Stream, period_scales};
-use crate::record::{Flows, Issue, Recorder};
+use crate::record::{Flow, Flows, Issue, Recorder};
 
 /// Units of one recipient group still needed after its own group's stock.
 #[derive(Debug, Clone, Copy)]
@@ -34,7 +34,7 @@ pub(super) fn demand<R: Recorder>(
 ) {
     let scenario = model.scenario;
     take_urgent(t, state, urgent);
-    let weekday = scenario.calendar.weekday(scenario.calendar.day_of(t));
+    let weekday = conditions.weekday;
     for (h, by_product) in model.demand_by_product.iter().enumerate() {
         let Role::Hospital(hosp) = &scenario.sites[h].role else {
             continue;
@@ -53,7 +53,7 @@ pub(super) fn demand<R: Recorder>(
                 t,
                 site: h,
                 product: *p,
-                rhd_switch: conditions.rhd_switch_share[*p],
+                rhd_switch: conditions.rhd_switch_share(*p),
                 state: &mut *state,
                 flows: &mut *flows,
                 recorder: &mut *recorder,
@@ -153,8 +153,8 @@ fn serve_own_group<R: Recorder>(
         .iter()
         .take_while(|u| u.cell as usize == cell)
     {
-        is.flows.requests[cell] += 1;
-        is.flows.demanded[cell] += u.units;
+        is.flows[Flow::Requests][cell] += 1;
+        is.flows[Flow::Demanded][cell] += u.units;
         let now = u.units.min(available);
         available -= now;
         served += now;
@@ -165,11 +165,11 @@ fn serve_own_group<R: Recorder>(
     for &k in stream_ids {
         let stream = &hosp.demand[k];
         let n = stream.per_group[g].sample(rng, &scales[k]);
-        is.flows.requests[cell] += n;
+        is.flows[Flow::Requests][cell] += n;
         if stream.units.is_fixed() {
             // Same outcome as the loop below, without a draw per request.
             let size = stream.units.sample(rng);
-            is.flows.demanded[cell] += n * size;
+            is.flows[Flow::Demanded][cell] += n * size;
             let full = (available / size).min(n);
             available -= full * size;
             served += full * size;
@@ -184,7 +184,7 @@ fn serve_own_group<R: Recorder>(
         }
         for _ in 0..n {
             let size = stream.units.sample(rng);
-            is.flows.demanded[cell] += size;
+            is.flows[Flow::Demanded][cell] += size;
             let now = size.min(available);
             available -= now;
             served += now;
@@ -193,7 +193,7 @@ fn serve_own_group<R: Recorder>(
             }
         }
     }
-    is.flows.issued_exact[cell] += served;
+    is.flows[Flow::IssuedExact][cell] += served;
     is.issue(g, g, served);
 }
 
@@ -221,8 +221,8 @@ fn substitute<R: Recorder>(is: &mut Issuer<'_, '_, '_, R>, residual: &[Shortfall
             missing -= allowed - left;
         }
         if new_request && missing > 0 {
-            is.flows.unmet[cell] += missing;
-            is.flows.requests_short[cell] += 1;
+            is.flows[Flow::Unmet][cell] += missing;
+            is.flows[Flow::RequestsShort][cell] += 1;
         }
         if backorder {
             is.state.backlog[cell] += missing;
@@ -246,7 +246,7 @@ impl<R: Recorder> Issuer<'_, '_, '_, R> {
                 .min(need);
             if got > 0 {
                 self.issue(donor, g, got);
-                self.flows.issued_substituted[cells.index(site, p, g)] += got;
+                self.flows[Flow::IssuedSubstituted][cells.index(site, p, g)] += got;
                 need -= got;
             }
         }
@@ -260,7 +260,7 @@ impl<R: Recorder> Issuer<'_, '_, '_, R> {
         }
         let (site, product, period) = (self.site, self.product, self.t);
         let cell = self.model.cells.index(site, product, donor);
-        self.flows.issued[cell] += units;
+        self.flows[Flow::Issued][cell] += units;
         let oldest_first = self.model.scenario.issuing.oldest_first();
         let recorder = &mut *self.recorder;
         self.state

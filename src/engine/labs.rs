@@ -5,7 +5,7 @@ use super::state::{LabLot, Shipment, Transit};
 use super::{Conditions, Model, State};
 use crate::network::{Role, SiteId};
 use crate::random::{Stream, stochastic_round};
-use crate::record::Flows;
+use crate::record::{Flow, Flows};
 
 pub(super) fn processing(
     model: &Model,
@@ -89,7 +89,7 @@ pub(super) fn release(
         state.in_testing[cell] -= u;
         let expiry = lot.born + model.shelf[p];
         if expiry <= t {
-            flows.expired[cell] += u;
+            flows[Flow::Expired][cell] += u;
             continue;
         }
         // The failed donations' share of this product's units, rounded without bias.
@@ -98,10 +98,10 @@ pub(super) fn release(
             f64::from(u) * f64::from(failed) / f64::from(lot.donations),
         )
         .min(u);
-        flows.discarded[cell] += discarded;
+        flows[Flow::Discarded][cell] += discarded;
         let released = u - discarded;
-        flows.released[cell] += released;
-        let delay = lot.hub_delay + conditions.to_hub_delay[lot.source as usize];
+        flows[Flow::Released][cell] += released;
+        let delay = lot.hub_delay + conditions.to_hub_delay(lot.source as usize);
         let pair = cells.index(0, p, lot.group as usize);
         flows.release_lag[pair] += u64::from(released) * u64::from(t + delay - lot.born);
         let shipment = Shipment {

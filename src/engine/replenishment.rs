@@ -5,7 +5,7 @@ use super::state::Shipment;
 use super::{Conditions, Model, State};
 use crate::network::{Role, SiteId};
 use crate::policy::{ReviewTiming, allocate};
-use crate::record::Flows;
+use crate::record::{Flow, Flows};
 
 /// Scratch space for one supplier's orders, sized for the largest client list.
 #[derive(Debug, Clone, Default)]
@@ -107,7 +107,7 @@ fn fill_orders(
             _ => 0,
         };
         orders.asked[k] = quantity;
-        orders.requests[k] = ration(quantity, conditions.order_share[p]);
+        orders.requests[k] = ration(quantity, conditions.order_share(p));
         any |= quantity > 0;
     }
     if !any {
@@ -144,12 +144,12 @@ fn fill_orders(
             continue;
         }
         let cell = cells.index(client.site, p, g);
-        flows.ordered[cell] += ordered;
-        let delivery_delay = conditions.delivery_delay[client.site];
+        flows[Flow::Ordered][cell] += ordered;
+        let delivery_delay = conditions.delivery_delay(client.site);
         if granted > 0 {
             let lead_time = client.lead_time + delivery_delay;
             if unlimited {
-                flows.collected[supplier_cell] += granted;
+                flows[Flow::Collected][supplier_cell] += granted;
                 let shipment = Shipment {
                     from: supplier_cell,
                     to: cell,

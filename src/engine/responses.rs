@@ -40,13 +40,12 @@ pub(super) fn act(
             }
             Action::RationOrders { share, products } => {
                 for &p in products {
-                    conditions.order_share[p] = conditions.order_share[p].min(*share);
+                    conditions.ration(p, *share);
                 }
             }
             Action::SwitchToRhdPositive { share, products } => {
                 for &p in products {
-                    let now = &mut conditions.rhd_switch_share[p];
-                    *now = now.max(*share);
+                    conditions.allow_rhd_switch(p, *share);
                 }
             }
             Action::RequestImports {

@@ -7,7 +7,7 @@
 //! (0 or 1). Both are integers, so partial sums merge exactly in any order and the result
 //! does not depend on the thread count.
 
-use crate::record::{PeriodView, Recorder};
+use crate::record::{Flow, PeriodView, Recorder};
 use crate::scenario::Scenario;
 
 /// One replication's network series: units on hand at stock-holding sites, and whether any
@@ -53,7 +53,7 @@ impl Recorder for NetworkSeries {
             let short = self
                 .hospitals
                 .iter()
-                .any(|&s| v.flows.unmet[cells(s)].iter().any(|&u| u > 0));
+                .any(|&s| v.flows[Flow::Unmet][cells(s)].iter().any(|&u| u > 0));
             self.on_hand[at + p] = on_hand;
             self.short[at + p] = short;
         }

@@ -2,6 +2,7 @@
 
 use bloodsim::monte_carlo::histogram::{bucket, bucket_floor};
 use bloodsim::monte_carlo::{self, Metric, RunSpec};
+use bloodsim::record::Flow;
 use bloodsim::report;
 
 use crate::support::parse;
@@ -129,8 +130,8 @@ struct Cells {
 impl bloodsim::record::Recorder for Cells {
     fn period(&mut self, v: &bloodsim::record::PeriodView<'_>) {
         self.on_hand.push(v.on_hand.to_vec());
-        self.unmet.push(v.flows.unmet.to_vec());
-        self.expired.push(v.flows.expired.to_vec());
+        self.unmet.push(v.flows[Flow::Unmet].to_vec());
+        self.expired.push(v.flows[Flow::Expired].to_vec());
     }
 }
 

@@ -7,7 +7,7 @@
 //! deterministic; 4 SE would be exceeded by chance about once in 16,000 seeds.
 
 use bloodsim::engine::Engine;
-use bloodsim::record::{PeriodView, Recorder};
+use bloodsim::record::{Flow, PeriodView, Recorder};
 
 use crate::support::{InvariantChecker, Textbook, parse};
 
@@ -29,9 +29,9 @@ impl Recorder for HospitalAverages {
         }
         let c = v.cells.index(1, 0, 0);
         self.periods += 1;
-        self.issued += u64::from(v.flows.issued[c]);
-        self.demanded += u64::from(v.flows.demanded[c]);
-        self.expired += u64::from(v.flows.expired[c]);
+        self.issued += u64::from(v.flows[Flow::Issued][c]);
+        self.demanded += u64::from(v.flows[Flow::Demanded][c]);
+        self.expired += u64::from(v.flows[Flow::Expired][c]);
         self.periods_with_backlog += u32::from(v.backlog[c] > 0);
     }
 }
@@ -219,8 +219,8 @@ impl Recorder for YearTotals {
     fn period(&mut self, v: &PeriodView<'_>) {
         let year = (v.period / 365) as usize;
         let sum = |x: &[u32]| x.iter().map(|&u| f64::from(u)).sum::<f64>();
-        self.collected[year] += sum(&v.flows.collected);
-        self.demanded[year] += sum(&v.flows.demanded);
+        self.collected[year] += sum(&v.flows[Flow::Collected]);
+        self.demanded[year] += sum(&v.flows[Flow::Demanded]);
     }
 }
 

@@ -2,7 +2,7 @@
 //! every other draw, so their difference is the effect, not noise.
 
 use bloodsim::engine::Engine;
-use bloodsim::record::{PeriodView, Recorder};
+use bloodsim::record::{Flow, PeriodView, Recorder};
 use bloodsim::scenario::Scenario;
 
 use crate::support::parse;
@@ -20,8 +20,8 @@ impl Recorder for Draws {
         let by_site = |values: &[u32]| -> Vec<u32> {
             values.chunks(per_site).map(|c| c.iter().sum()).collect()
         };
-        self.collected.push(by_site(&v.flows.collected));
-        self.demanded.push(by_site(&v.flows.demanded));
+        self.collected.push(by_site(&v.flows[Flow::Collected]));
+        self.demanded.push(by_site(&v.flows[Flow::Demanded]));
     }
 }
 

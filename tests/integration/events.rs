@@ -6,7 +6,7 @@
 //! supplier for a second hospital. Day d is period d (24-hour periods).
 
 use bloodsim::engine::Engine;
-use bloodsim::record::{PeriodView, Recorder};
+use bloodsim::record::{Flow, PeriodView, Recorder};
 use bloodsim::scenario::Scenario;
 
 use crate::support::{InvariantChecker, parse};
@@ -28,11 +28,11 @@ impl Recorder for BySite {
         let sum = |values: &[u32]| -> Vec<u32> {
             values.chunks(per_site).map(|c| c.iter().sum()).collect()
         };
-        self.collected.push(sum(&v.flows.collected));
-        self.released.push(sum(&v.flows.released));
-        self.received.push(sum(&v.flows.received));
-        self.demanded.push(sum(&v.flows.demanded));
-        self.discarded.push(sum(&v.flows.discarded));
+        self.collected.push(sum(&v.flows[Flow::Collected]));
+        self.released.push(sum(&v.flows[Flow::Released]));
+        self.received.push(sum(&v.flows[Flow::Received]));
+        self.demanded.push(sum(&v.flows[Flow::Demanded]));
+        self.discarded.push(sum(&v.flows[Flow::Discarded]));
         self.on_hand.push(sum(v.on_hand));
     }
 }

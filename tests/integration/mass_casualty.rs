@@ -3,7 +3,7 @@
 //! conservation throughout.
 
 use bloodsim::engine::Engine;
-use bloodsim::record::{Both, PeriodView, Recorder};
+use bloodsim::record::{Flow, Both, PeriodView, Recorder};
 use bloodsim::scenario::Scenario;
 
 use crate::support::{InvariantChecker, parse};
@@ -17,8 +17,8 @@ struct Demanded {
 
 impl Recorder for Demanded {
     fn period(&mut self, v: &PeriodView<'_>) {
-        self.units.push(v.flows.demanded.clone());
-        self.requests.push(v.flows.requests.clone());
+        self.units.push(v.flows[Flow::Demanded].to_vec());
+        self.requests.push(v.flows[Flow::Requests].to_vec());
     }
 }
 

@@ -8,7 +8,7 @@
 //! up to 40 units daily with no lead time; and an outside supplier for a second hospital.
 
 use bloodsim::engine::Engine;
-use bloodsim::record::{Both, PeriodView, Recorder};
+use bloodsim::record::{Flow, Both, PeriodView, Recorder};
 use bloodsim::responses::Activation;
 use bloodsim::scenario::Scenario;
 
@@ -101,9 +101,9 @@ impl Recorder for Trace {
         let per_site = v.cells.products * v.cells.groups;
         let sum = |x: &[u32]| -> Vec<u32> { x.chunks(per_site).map(|c| c.iter().sum()).collect() };
         self.0.push(Period {
-            collected: sum(&v.flows.collected),
-            demanded: sum(&v.flows.demanded),
-            ordered: sum(&v.flows.ordered),
+            collected: sum(&v.flows[Flow::Collected]),
+            demanded: sum(&v.flows[Flow::Demanded]),
+            ordered: sum(&v.flows[Flow::Ordered]),
             on_hand: sum(v.on_hand),
             windows: Vec::new(),
         });

@@ -6,7 +6,7 @@
 
 use bloodsim::engine::Engine;
 use bloodsim::metrics::TotalsRecorder;
-use bloodsim::record::{Both, PeriodView, Recorder};
+use bloodsim::record::{Flow, Both, PeriodView, Recorder};
 use bloodsim::scenario::Scenario;
 
 use crate::support::{InvariantChecker, parse};
@@ -27,13 +27,13 @@ impl Recorder for Trace {
     fn period(&mut self, v: &PeriodView<'_>) {
         let per_site = v.cells.products * v.cells.groups;
         let sum = |x: &[u32]| -> Vec<u32> { x.chunks(per_site).map(|c| c.iter().sum()).collect() };
-        self.shipped.push(sum(&v.flows.shipped));
-        self.received.push(sum(&v.flows.received));
-        self.expired.push(sum(&v.flows.expired));
+        self.shipped.push(sum(&v.flows[Flow::Shipped]));
+        self.received.push(sum(&v.flows[Flow::Received]));
+        self.expired.push(sum(&v.flows[Flow::Expired]));
         self.in_transit.push(sum(v.in_transit));
         self.on_hand.push(sum(v.on_hand));
-        self.demanded.push(sum(&v.flows.demanded));
-        self.requests.push(sum(&v.flows.requests));
+        self.demanded.push(sum(&v.flows[Flow::Demanded]));
+        self.requests.push(sum(&v.flows[Flow::Requests]));
     }
 }
 

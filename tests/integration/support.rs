@@ -1,7 +1,7 @@
 //! Shared helpers: scenario builders and a recorder that checks the model's invariants.
 
 use bloodsim::network::Role;
-use bloodsim::record::{Issue, PeriodView, Recorder};
+use bloodsim::record::{Flow, Issue, PeriodView, Recorder};
 use bloodsim::responses::Action;
 use bloodsim::scenario::{self, Scenario};
 
@@ -133,11 +133,11 @@ impl Recorder for InvariantChecker<'_> {
         let f = v.flows;
         for c in 0..v.cells.len() {
             let inflow =
-                i64::from(f.initial[c]) + i64::from(f.collected[c]) + i64::from(f.received[c]);
-            let outflow = i64::from(f.issued[c])
-                + i64::from(f.shipped[c])
-                + i64::from(f.expired[c])
-                + i64::from(f.discarded[c]);
+                i64::from(f.initial[c]) + i64::from(f[Flow::Collected][c]) + i64::from(f[Flow::Received][c]);
+            let outflow = i64::from(f[Flow::Issued][c])
+                + i64::from(f[Flow::Shipped][c])
+                + i64::from(f[Flow::Expired][c])
+                + i64::from(f[Flow::Discarded][c]);
             self.balance[c] += inflow - outflow;
             let held = i64::from(v.on_hand[c]) + i64::from(v.in_testing[c]);
             let (site, _, _) = v.cells.split(c);
@@ -153,21 +153,21 @@ impl Recorder for InvariantChecker<'_> {
             if !matches!(self.scenario.sites[site].role, Role::Lab(_)) {
                 assert_eq!(v.in_testing[c], 0, "testing outside a lab: {name}");
             }
-            self.units_issued_in_flows += u64::from(f.issued[c]);
-            self.sources += i64::from(f.initial[c]) + i64::from(f.collected[c]);
+            self.units_issued_in_flows += u64::from(f[Flow::Issued][c]);
+            self.sources += i64::from(f.initial[c]) + i64::from(f[Flow::Collected][c]);
             self.sinks +=
-                i64::from(f.issued[c]) + i64::from(f.expired[c]) + i64::from(f.discarded[c]);
+                i64::from(f[Flow::Issued][c]) + i64::from(f[Flow::Expired][c]) + i64::from(f[Flow::Discarded][c]);
             assert!(
-                f.requests_short[c] <= f.requests[c],
+                f[Flow::RequestsShort][c] <= f[Flow::Requests][c],
                 "more short requests than requests"
             );
-            assert!(f.unmet[c] <= f.demanded[c], "more unmet than demanded");
+            assert!(f[Flow::Unmet][c] <= f[Flow::Demanded][c], "more unmet than demanded");
         }
         // Units issued by donor group equal units received by recipient groups, per site and product.
         for start in (0..v.cells.len()).step_by(v.cells.groups) {
-            let by_donor: u32 = f.issued[start..start + v.cells.groups].iter().sum();
+            let by_donor: u32 = f[Flow::Issued][start..start + v.cells.groups].iter().sum();
             let by_recipient: u32 = (start..start + v.cells.groups)
-                .map(|c| f.issued_exact[c] + f.issued_substituted[c])
+                .map(|c| f[Flow::IssuedExact][c] + f[Flow::IssuedSubstituted][c])
                 .sum();
             assert_eq!(
                 by_donor, by_recipient,
