@@ -36,7 +36,12 @@ impl Calendar {
 
     /// Day index (0 = start date) of a period.
     pub fn day_of(&self, period: u32) -> u32 {
-        period / self.periods_per_day()
+        // Daily periods, the common case, need no division (the engine asks every period).
+        if self.period_hours == 24 {
+            period
+        } else {
+            period / self.periods_per_day()
+        }
     }
 
     pub fn date(&self, day: u32) -> NaiveDate {

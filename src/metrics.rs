@@ -309,11 +309,17 @@ impl TotalsRecorder {
         let line = &mut self.totals.lines[i];
         line.unit_periods_on_hand += on_hand;
         line.periods_short += u32::from(short);
-        if let Some(dos) = days_of_supply(on_hand, self.baseline[i]) {
+        let days = days_of_supply(on_hand, self.baseline[i]);
+        if let Some(dos) = days {
             line.days_of_supply_sum += dos;
             line.days_of_supply_min = line.days_of_supply_min.min(dos);
         }
-        let staged_days = staged.and_then(|u| days_of_supply(u, self.baseline[i]));
+        // The stages usually read all stock: the same division, done once.
+        let staged_days = match staged {
+            Some(u) if u == on_hand => days,
+            Some(u) => days_of_supply(u, self.baseline[i]),
+            None => None,
+        };
         if let Some(band) = staged_days.and_then(|dos| alert_stage(&self.alert_levels, dos)) {
             self.totals.alert_periods[i * self.totals.layout.bands + band] += 1;
         }
