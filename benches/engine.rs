@@ -23,23 +23,27 @@ use bloodsim::scenario::{self, Scenario};
 
 /// korea-baseline, or the scenario `BLOODSIM_BENCH_SCENARIO` names (to compare versions of
 /// the engine on one file), without the service's responses: the draws-only floor does not
-/// follow the rates they change.
-fn korea() -> Scenario {
+/// follow the rates they change. With the file's stem, which names the benchmark group.
+fn bench_scenario() -> (Scenario, String) {
     let bundled = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../scenarios/korea-baseline.toml"
     );
     let path = std::env::var("BLOODSIM_BENCH_SCENARIO").unwrap_or_else(|_| bundled.into());
-    match scenario::load(std::path::Path::new(&path)) {
-        Ok(s) => without_responses(s),
+    let path = std::path::Path::new(&path);
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned());
+    match scenario::load(path) {
+        Ok(s) => (without_responses(s), stem),
         Err(e) => panic!("{e}"),
     }
 }
 
 fn replication(c: &mut Criterion) {
-    let s = korea();
+    let (s, name) = bench_scenario();
     let cells = (s.cells().len() as u64) * u64::from(s.calendar.periods);
-    let mut group = c.benchmark_group("korea-baseline replication");
+    let mut group = c.benchmark_group(format!("{name} replication"));
     group.throughput(Throughput::Elements(cells));
     group.sample_size(30);
     let mut engine = Engine::new(&s);

@@ -394,7 +394,11 @@ impl Recorder for TotalsRecorder {
         v.sum_over_sites(h, &f[Flow::RequestsShort], &mut requests_short[..pairs]);
         v.sum_over_sites(h, &f[Flow::Ordered], &mut ordered[..pairs]);
         v.sum_over_sites(&self.all_sites, &f[Flow::Expired], &mut expired[..pairs]);
-        v.sum_over_sites(&self.all_sites, &f[Flow::Collected], &mut collected[..pairs]);
+        v.sum_over_sites(
+            &self.all_sites,
+            &f[Flow::Collected],
+            &mut collected[..pairs],
+        );
         // A lab's releases, or what a supplier sends (counted as collected there).
         v.sum_over_sites(&self.labs, &f[Flow::Released], &mut released[..pairs]);
         lab_released[..pairs].copy_from_slice(&released[..pairs]);

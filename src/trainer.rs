@@ -393,7 +393,10 @@ struct LastPeriod {
 
 impl Recorder for LastPeriod {
     fn period(&mut self, v: &PeriodView<'_>) {
-        for (mine, flow) in [(&mut self.unmet, Flow::Unmet), (&mut self.issued, Flow::Issued)] {
+        for (mine, flow) in [
+            (&mut self.unmet, Flow::Unmet),
+            (&mut self.issued, Flow::Issued),
+        ] {
             mine.clear();
             mine.extend_from_slice(&v.flows[flow]);
         }
@@ -880,8 +883,8 @@ impl Recorder for PathRecorder<'_> {
             .days
             .push(days_of_supply(held, self.baseline).unwrap_or(f64::NAN));
         for g in 0..cells.groups {
-            let short =
-                (0..cells.sites).any(|site| v.flows[Flow::Unmet][cells.index(site, self.product, g)] > 0);
+            let short = (0..cells.sites)
+                .any(|site| v.flows[Flow::Unmet][cells.index(site, self.product, g)] > 0);
             self.path.short.push(short);
         }
     }

@@ -3,7 +3,7 @@
 //! conservation throughout.
 
 use bloodsim::engine::Engine;
-use bloodsim::record::{Flow, Both, PeriodView, Recorder};
+use bloodsim::record::{Both, Flow, PeriodView, Recorder};
 use bloodsim::scenario::Scenario;
 
 use crate::support::{InvariantChecker, parse};

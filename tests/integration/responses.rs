@@ -8,7 +8,7 @@
 //! up to 40 units daily with no lead time; and an outside supplier for a second hospital.
 
 use bloodsim::engine::Engine;
-use bloodsim::record::{Flow, Both, PeriodView, Recorder};
+use bloodsim::record::{Both, Flow, PeriodView, Recorder};
 use bloodsim::responses::Activation;
 use bloodsim::scenario::Scenario;
 

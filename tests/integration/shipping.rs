@@ -6,7 +6,7 @@
 
 use bloodsim::engine::Engine;
 use bloodsim::metrics::TotalsRecorder;
-use bloodsim::record::{Flow, Both, PeriodView, Recorder};
+use bloodsim::record::{Both, Flow, PeriodView, Recorder};
 use bloodsim::scenario::Scenario;
 
 use crate::support::{InvariantChecker, parse};

@@ -132,8 +132,9 @@ impl Recorder for InvariantChecker<'_> {
     fn period(&mut self, v: &PeriodView<'_>) {
         let f = v.flows;
         for c in 0..v.cells.len() {
-            let inflow =
-                i64::from(f.initial[c]) + i64::from(f[Flow::Collected][c]) + i64::from(f[Flow::Received][c]);
+            let inflow = i64::from(f.initial[c])
+                + i64::from(f[Flow::Collected][c])
+                + i64::from(f[Flow::Received][c]);
             let outflow = i64::from(f[Flow::Issued][c])
                 + i64::from(f[Flow::Shipped][c])
                 + i64::from(f[Flow::Expired][c])
@@ -155,13 +156,17 @@ impl Recorder for InvariantChecker<'_> {
             }
             self.units_issued_in_flows += u64::from(f[Flow::Issued][c]);
             self.sources += i64::from(f.initial[c]) + i64::from(f[Flow::Collected][c]);
-            self.sinks +=
-                i64::from(f[Flow::Issued][c]) + i64::from(f[Flow::Expired][c]) + i64::from(f[Flow::Discarded][c]);
+            self.sinks += i64::from(f[Flow::Issued][c])
+                + i64::from(f[Flow::Expired][c])
+                + i64::from(f[Flow::Discarded][c]);
             assert!(
                 f[Flow::RequestsShort][c] <= f[Flow::Requests][c],
                 "more short requests than requests"
             );
-            assert!(f[Flow::Unmet][c] <= f[Flow::Demanded][c], "more unmet than demanded");
+            assert!(
+                f[Flow::Unmet][c] <= f[Flow::Demanded][c],
+                "more unmet than demanded"
+            );
         }
         // Units issued by donor group equal units received by recipient groups, per site and product.
         for start in (0..v.cells.len()).step_by(v.cells.groups) {
