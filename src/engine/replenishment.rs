@@ -176,6 +176,8 @@ fn fill_orders(
 
 /// Lateral resupply: the `short` units a hub could not give a hospital (cell `to`) come
 /// from the other hubs' surplus, richest first (ties to the first-listed hub).
+// Rare (a hub short with transfers on): kept out of the order loop, whose registers it crowded.
+#[inline(never)]
 #[allow(clippy::too_many_arguments)]
 fn lateral(
     model: &Model,
