@@ -33,7 +33,7 @@ pub(super) fn arrivals(
                     let cell = cells.index(lab as usize, p, lot.group as usize);
                     state.in_transit[cell] -= lot.units[p];
                     state.in_testing[cell] += lot.units[p];
-                    flows[Flow::Received][cell] += lot.units[p];
+                    flows.add(Flow::Received, cell, lot.units[p]);
                 }
                 state.lab_queue[lab as usize].push_back(lot);
             }

@@ -7,7 +7,7 @@ pub(super) fn expiry(model: &Model, t: u32, state: &mut State, flows: &mut Flows
     let per_site = model.cells.products * model.cells.groups;
     for &s in &model.scenario.topology.stock_sites {
         for cell in s * per_site..(s + 1) * per_site {
-            flows[Flow::Expired][cell] += state.inventory.expire(cell, t);
+            flows.add(Flow::Expired, cell, state.inventory.expire(cell, t));
         }
     }
 }

@@ -60,8 +60,8 @@ pub(super) fn deliver(
         let part = share_of(total, k, n);
         let cell = model.cells.index(site, product, g);
         state.inventory.add(cell, t + model.shelf[product], part);
-        flows[Flow::Collected][cell] += part;
-        flows[Flow::Released][cell] += part;
+        flows.add(Flow::Collected, cell, part);
+        flows.add(Flow::Released, cell, part);
     }
 }
 
@@ -85,7 +85,7 @@ fn destroy(
     for cell in site * per_site..(site + 1) * per_site {
         let lost = binomial(rng, state.inventory.on_hand(cell), share);
         state.inventory.take(cell, lost, true, |_, _| {});
-        flows[Flow::Discarded][cell] += lost;
+        flows.add(Flow::Discarded, cell, lost);
     }
 }
 

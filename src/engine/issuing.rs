@@ -153,8 +153,8 @@ fn serve_own_group<R: Recorder>(
         .iter()
         .take_while(|u| u.cell as usize == cell)
     {
-        is.flows[Flow::Requests][cell] += 1;
-        is.flows[Flow::Demanded][cell] += u.units;
+        is.flows.add(Flow::Requests, cell, 1);
+        is.flows.add(Flow::Demanded, cell, u.units);
         let now = u.units.min(available);
         available -= now;
         served += now;
@@ -165,11 +165,11 @@ fn serve_own_group<R: Recorder>(
     for &k in stream_ids {
         let stream = &hosp.demand[k];
         let n = stream.per_group[g].sample(rng, &scales[k]);
-        is.flows[Flow::Requests][cell] += n;
+        is.flows.add(Flow::Requests, cell, n);
         if stream.units.is_fixed() {
             // Same outcome as the loop below, without a draw per request.
             let size = stream.units.sample(rng);
-            is.flows[Flow::Demanded][cell] += n * size;
+            is.flows.add(Flow::Demanded, cell, n * size);
             let full = (available / size).min(n);
             available -= full * size;
             served += full * size;
@@ -184,7 +184,7 @@ fn serve_own_group<R: Recorder>(
         }
         for _ in 0..n {
             let size = stream.units.sample(rng);
-            is.flows[Flow::Demanded][cell] += size;
+            is.flows.add(Flow::Demanded, cell, size);
             let now = size.min(available);
             available -= now;
             served += now;
@@ -193,7 +193,7 @@ fn serve_own_group<R: Recorder>(
             }
         }
     }
-    is.flows[Flow::IssuedExact][cell] += served;
+    is.flows.add(Flow::IssuedExact, cell, served);
     is.issue(g, g, served);
 }
 
@@ -221,8 +221,8 @@ fn substitute<R: Recorder>(is: &mut Issuer<'_, '_, '_, R>, residual: &[Shortfall
             missing -= allowed - left;
         }
         if new_request && missing > 0 {
-            is.flows[Flow::Unmet][cell] += missing;
-            is.flows[Flow::RequestsShort][cell] += 1;
+            is.flows.add(Flow::Unmet, cell, missing);
+            is.flows.add(Flow::RequestsShort, cell, 1);
         }
         if backorder {
             is.state.backlog[cell] += missing;
@@ -246,7 +246,8 @@ impl<R: Recorder> Issuer<'_, '_, '_, R> {
                 .min(need);
             if got > 0 {
                 self.issue(donor, g, got);
-                self.flows[Flow::IssuedSubstituted][cells.index(site, p, g)] += got;
+                self.flows
+                    .add(Flow::IssuedSubstituted, cells.index(site, p, g), got);
                 need -= got;
             }
         }
@@ -260,7 +261,7 @@ impl<R: Recorder> Issuer<'_, '_, '_, R> {
         }
         let (site, product, period) = (self.site, self.product, self.t);
         let cell = self.model.cells.index(site, product, donor);
-        self.flows[Flow::Issued][cell] += units;
+        self.flows.add(Flow::Issued, cell, units);
         let oldest_first = self.model.scenario.issuing.oldest_first();
         let recorder = &mut *self.recorder;
         self.state

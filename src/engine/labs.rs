@@ -89,7 +89,7 @@ pub(super) fn release(
         state.in_testing[cell] -= u;
         let expiry = lot.born + model.shelf[p];
         if expiry <= t {
-            flows[Flow::Expired][cell] += u;
+            flows.add(Flow::Expired, cell, u);
             continue;
         }
         // The failed donations' share of this product's units, rounded without bias.
@@ -98,9 +98,9 @@ pub(super) fn release(
             f64::from(u) * f64::from(failed) / f64::from(lot.donations),
         )
         .min(u);
-        flows[Flow::Discarded][cell] += discarded;
+        flows.add(Flow::Discarded, cell, discarded);
         let released = u - discarded;
-        flows[Flow::Released][cell] += released;
+        flows.add(Flow::Released, cell, released);
         let delay = lot.hub_delay + conditions.to_hub_delay(lot.source as usize);
         let pair = cells.index(0, p, lot.group as usize);
         flows.release_lag[pair] += u64::from(released) * u64::from(t + delay - lot.born);

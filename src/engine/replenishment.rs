@@ -144,12 +144,12 @@ fn fill_orders(
             continue;
         }
         let cell = cells.index(client.site, p, g);
-        flows[Flow::Ordered][cell] += ordered;
+        flows.add(Flow::Ordered, cell, ordered);
         let delivery_delay = conditions.delivery_delay(client.site);
         if granted > 0 {
             let lead_time = client.lead_time + delivery_delay;
             if unlimited {
-                flows[Flow::Collected][supplier_cell] += granted;
+                flows.add(Flow::Collected, supplier_cell, granted);
                 let shipment = Shipment {
                     from: supplier_cell,
                     to: cell,

@@ -228,7 +228,7 @@ impl State {
             units,
             delay,
         } = shipment;
-        flows[Flow::Shipped][from] += units;
+        flows.add(Flow::Shipped, from, units);
         if delay == 0 {
             self.receive_units(flows, t, to, expiry, units);
         } else {
@@ -258,7 +258,7 @@ impl State {
         // today: the units go ring to ring.
         let sent = if delay == 0 {
             let sent = self.inventory.transfer_from(from, to, units, floor);
-            flows[Flow::Received][to] += sent;
+            flows.add(Flow::Received, to, sent);
             sent
         } else {
             let State {
@@ -275,7 +275,7 @@ impl State {
             self.in_transit[to] += sent;
             sent
         };
-        flows[Flow::Shipped][from] += sent;
+        flows.add(Flow::Shipped, from, sent);
         sent
     }
 
@@ -289,9 +289,9 @@ impl State {
         expiry: u32,
         units: u32,
     ) {
-        flows[Flow::Received][cell] += units;
+        flows.add(Flow::Received, cell, units);
         if expiry <= t {
-            flows[Flow::Expired][cell] += units;
+            flows.add(Flow::Expired, cell, units);
         } else {
             self.inventory.add(cell, expiry, units);
         }
@@ -310,11 +310,11 @@ impl State {
         for p in 0..cells.products {
             let u = lot.units[p];
             let from_cell = cells.index(from, p, lot.group as usize);
-            flows[Flow::Collected][from_cell] += u;
-            flows[Flow::Shipped][from_cell] += u;
+            flows.add(Flow::Collected, from_cell, u);
+            flows.add(Flow::Shipped, from_cell, u);
             let lab_cell = cells.index(lab, p, lot.group as usize);
             if delay == 0 {
-                flows[Flow::Received][lab_cell] += u;
+                flows.add(Flow::Received, lab_cell, u);
                 self.in_testing[lab_cell] += u;
             } else {
                 self.in_transit[lab_cell] += u;
