@@ -311,29 +311,33 @@ impl Shock {
     pub fn sample(&self, rng: &mut Stream) -> f64 {
         self.gamma.map_or(1.0, |g| g.sample(rng))
     }
-
-    /// The period's scale for a process: its calendar `factor` times this period's shock.
-    #[inline]
-    pub fn scale(&self, rng: &mut Stream, factor: f64) -> Scale {
-        Scale::new(factor * self.sample(rng))
-    }
 }
 
 /// The period's scales of one site's count processes, in process order, into `scales`:
 /// each the site's `factor` times the process's weekday multiplier and its shock (drawn
 /// from the site's stream in that order).
+///
+/// `scales` holds the site's scales of its last period: a process whose multiplier is
+/// unchanged (no shock, the same weekday and season) keeps its square root and logarithm,
+/// the same values recomputed, without two libm calls per process and period.
 pub fn period_scales<'a>(
     scales: &mut Vec<Scale>,
     rng: &mut Stream,
     factor: f64,
     processes: impl IntoIterator<Item = (&'a Shock, f64)>,
 ) {
-    scales.clear();
-    scales.extend(
-        processes
-            .into_iter()
-            .map(|(shock, weekday)| shock.scale(rng, factor * weekday)),
-    );
+    let mut count = 0;
+    for (k, (shock, weekday)) in processes.into_iter().enumerate() {
+        let f = factor * weekday * shock.sample(rng);
+        match scales.get_mut(k) {
+            // Bits, not `==`: -0.0 equals 0.0 but has another square root.
+            Some(s) if s.factor.to_bits() == f.to_bits() => {}
+            Some(s) => *s = Scale::new(f),
+            None => scales.push(Scale::new(f)),
+        }
+        count = k + 1;
+    }
+    scales.truncate(count);
 }
 
 /// floor(x) plus one with probability frac(x): unbiased integer rounding.
@@ -810,6 +814,41 @@ mod tests {
             (v - expected_var).abs() < 4.0 * se_var,
             "{v} vs {expected_var}"
         );
+    }
+
+    #[test]
+    fn kept_scales_equal_recomputed_ones() {
+        let bits = |s: &Scale| [s.factor, s.sqrt, s.ln].map(f64::to_bits);
+        let (none, shocked) = (Shock::NONE, Shock::gamma(5.0));
+        // Repeats (kept), changes, a zero of either sign (another square root), NaN, and a
+        // process count that shrinks and grows.
+        let periods: [&[f64]; 7] = [
+            &[1.0, 1.2],
+            &[1.0, 1.2],
+            &[0.0, 1.2, 0.8],
+            &[-0.0, 1.2, 0.8],
+            &[f64::NAN, 1.2],
+            &[f64::NAN, 1.2, 0.8],
+            &[0.5],
+        ];
+        let (mut kept, mut kept_rng, mut fresh_rng) =
+            (Vec::new(), stream(1, "scales", 0), stream(1, "scales", 0));
+        for weekdays in periods {
+            let processes = || {
+                weekdays
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &w)| (if k == 1 { &shocked } else { &none }, w))
+            };
+            period_scales(&mut kept, &mut kept_rng, 0.9, processes());
+            let mut fresh = Vec::new();
+            period_scales(&mut fresh, &mut fresh_rng, 0.9, processes());
+            assert_eq!(kept.len(), fresh.len());
+            for (a, b) in kept.iter().zip(&fresh) {
+                assert_eq!(bits(a), bits(b), "weekday multipliers {weekdays:?}");
+            }
+            assert_eq!(kept_rng.get_word_pos(), fresh_rng.get_word_pos());
+        }
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub(super) fn collection(
     state: &mut State,
     flows: &mut Flows,
     streams: &mut [Stream],
-    scales: &mut Vec<Scale>,
+    scales: &mut [Vec<Scale>],
 ) {
     let (scenario, cells) = (model.scenario, model.cells);
     let weekday = conditions.weekday;
@@ -31,6 +31,7 @@ pub(super) fn collection(
         }
         let rng = &mut streams[s];
         let processes = c.donations.iter().map(|d| (&d.shock, d.weekday[weekday]));
+        let scales = &mut scales[s];
         period_scales(scales, rng, factor, processes);
         for g in 0..cells.groups {
             let mut donations = 0u32;

@@ -29,7 +29,7 @@ pub(super) fn demand<R: Recorder>(
     state: &mut State,
     flows: &mut Flows,
     streams: &mut [Stream],
-    (scales, residual, urgent): (&mut Vec<Scale>, &mut Vec<Shortfall>, &mut Vec<Urgent>),
+    (site_scales, residual, urgent): (&mut [Vec<Scale>], &mut Vec<Shortfall>, &mut Vec<Urgent>),
     recorder: &mut R,
 ) {
     let scenario = model.scenario;
@@ -46,6 +46,7 @@ pub(super) fn demand<R: Recorder>(
                 d.weekday[weekday] * conditions.demand(h, d.product),
             )
         });
+        let scales = &mut site_scales[h];
         period_scales(scales, rng, 1.0, processes);
         for (p, stream_ids) in by_product {
             let mut issuer = Issuer {

@@ -141,8 +141,9 @@ impl Streams {
 /// Scratch space the steps reuse every period.
 #[derive(Debug, Clone, Default)]
 struct Scratch {
-    /// Multipliers of one site's count processes, by process.
-    scales: Vec<Scale>,
+    /// Multipliers of each site's count processes in its last period, by site and process
+    /// (a site's are recomputed only where they changed; see `random::period_scales`).
+    scales: Vec<Vec<Scale>>,
     /// Demand not met from the patient's own group, awaiting substitutes.
     shortfalls: Vec<issuing::Shortfall>,
     orders: replenishment::Orders,
@@ -188,7 +189,7 @@ impl<'s> Engine<'s> {
             flows: Flows::new(cells),
             streams: Streams::default(),
             scratch: Scratch {
-                scales: Vec::new(),
+                scales: vec![Vec::new(); cells.sites],
                 shortfalls: Vec::new(),
                 orders: replenishment::Orders::new(model.most_clients()),
                 urgent: Vec::new(),
@@ -286,7 +287,7 @@ impl<'s> Engine<'s> {
             orders,
         );
         let demand_scratch = (
-            &mut scratch.scales,
+            &mut scratch.scales[..],
             &mut scratch.shortfalls,
             &mut scratch.urgent,
         );

@@ -37,7 +37,8 @@ pub fn draws_only(
             _ => Thinning::new(0.0),
         })
         .collect();
-    let mut scales: Vec<Scale> = Vec::new();
+    // Per site, as the engine keeps them (a site's unchanged multipliers are not recomputed).
+    let mut scales: Vec<Vec<Scale>> = vec![Vec::new(); s.sites.len()];
     labs.iter_mut().for_each(VecDeque::clear);
     for t in 0..s.calendar.periods {
         // Each process draws period t from its own stream t, moved there in place as the
@@ -71,13 +72,13 @@ pub fn draws_only(
                 continue;
             }
             let processes = c.donations.iter().map(|d| (&d.shock, d.weekday[weekday]));
-            period_scales(&mut scales, &mut streams[site], factor, processes);
+            period_scales(&mut scales[site], &mut streams[site], factor, processes);
             let Role::Lab(lab) = &s.sites[c.lab].role else {
                 continue;
             };
             for g in 0..groups {
                 let (mut donations, mut expected) = (0u32, [0.0f64; 4]);
-                for (d, scale) in c.donations.iter().zip(&scales) {
+                for (d, scale) in c.donations.iter().zip(&scales[site]) {
                     let n = d.per_group[g].sample(&mut streams[site], scale);
                     donations += n;
                     for (e, &y) in expected.iter_mut().zip(&d.yields) {
@@ -106,7 +107,7 @@ pub fn draws_only(
                 .demand
                 .iter()
                 .map(|d| (&d.shock, d.weekday[weekday] * factor));
-            period_scales(&mut scales, &mut streams[h], 1.0, processes);
+            period_scales(&mut scales[h], &mut streams[h], 1.0, processes);
             for p in 0..products {
                 for g in 0..groups {
                     for (k, d) in hosp.demand.iter().enumerate() {
@@ -114,7 +115,7 @@ pub fn draws_only(
                             continue;
                         }
                         let rng = &mut streams[h];
-                        let n = d.per_group[g].sample(rng, &scales[k]);
+                        let n = d.per_group[g].sample(rng, &scales[h][k]);
                         let sizes = if d.units.is_fixed() { 1.min(n) } else { n };
                         for _ in 0..sizes {
                             d.units.sample(rng);
