@@ -77,8 +77,9 @@ pub struct State {
     /// The next period to simulate.
     pub(super) period: u32,
     pub(super) inventory: Inventory,
-    /// Items due in a later period, by due period modulo the ring's length, each with its
-    /// due period. The ring grows if a delay ever reaches its length, so nothing is early.
+    /// Items due in a later period, by due period modulo the ring's length (a power of
+    /// two), each with its due period. The ring grows if a delay ever reaches its length, so
+    /// nothing is early.
     pub(super) transit: Vec<Vec<(u32, Transit)>>,
     /// Donations waiting for processing, oldest first, by lab.
     pub(super) lab_queue: Vec<VecDeque<LabLot>>,
@@ -119,7 +120,7 @@ impl State {
         State {
             period: 0,
             inventory: Inventory::new(shelf_by_cell),
-            transit: vec![Vec::new(); longest_delay as usize + 1],
+            transit: vec![Vec::new(); (longest_delay as usize + 1).next_power_of_two()],
             lab_queue: vec![VecDeque::new(); cells.sites],
             lab_credit: vec![0.0; cells.sites],
             yield_carry: vec![0.0; n],
@@ -195,7 +196,7 @@ impl State {
     }
 
     fn slot(&self, period: u32) -> usize {
-        period as usize % self.transit.len()
+        ring_slot(&self.transit, period)
     }
 
     /// Queues `item` for period `due`, growing the ring first if `due` is a full lap away.
@@ -350,8 +351,16 @@ fn schedule(ring: &mut Vec<Vec<(u32, Transit)>>, now: u32, due: u32, item: Trans
     if (due - now) as usize >= ring.len() {
         grow_transit(ring, due - now);
     }
-    let len = ring.len();
-    ring[due as usize % len].push((due, item));
+    let slot = ring_slot(ring, due);
+    ring[slot].push((due, item));
+}
+
+/// The ring's slot for period `period`. Ring lengths are powers of two, so a mask, not a
+/// division (a national network schedules hundreds of shipments a period).
+#[inline]
+fn ring_slot(ring: &[Vec<(u32, Transit)>], period: u32) -> usize {
+    debug_assert!(ring.len().is_power_of_two());
+    period as usize & (ring.len() - 1)
 }
 
 /// Re-lays the ring for delays up to `delay` (only when an event lengthens a trip past
@@ -362,6 +371,7 @@ fn grow_transit(ring: &mut Vec<Vec<(u32, Transit)>>, delay: u32) {
     let len = (delay as usize + 1).next_power_of_two();
     let old = std::mem::replace(ring, vec![Vec::new(); len]);
     for (due, item) in old.into_iter().flatten() {
-        ring[due as usize % len].push((due, item));
+        let slot = ring_slot(ring, due);
+        ring[slot].push((due, item));
     }
 }
