@@ -46,7 +46,8 @@ pub enum Flow {
 }
 
 impl Flow {
-    pub const COUNT: usize = 14;
+    /// How many flows there are: one past the last variant, which must stay last.
+    pub const COUNT: usize = Flow::RequestsShort as usize + 1;
 }
 
 /// Unit flows during one period, per (site, product, group) cell (see [`Cells`]), indexed

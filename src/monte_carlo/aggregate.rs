@@ -350,13 +350,11 @@ impl Aggregate {
         let per_block = self.products * self.block;
         let mut network = std::mem::take(&mut self.network);
         network[..per_site].fill(0);
-        let mut any = false;
         for (site, block) in cells.chunks_exact(per_site).enumerate() {
             // An OR over the block (vectorised), not an early-exit scan.
             if block.iter().fold(0, |a, &c| a | c) == 0 {
                 continue;
             }
-            any = true;
             for (sum, &c) in network.iter_mut().zip(block) {
                 *sum += u64::from(c);
             }
@@ -365,9 +363,8 @@ impl Aggregate {
                 self.add_block(block, base + at, shortages.map(|s| s + at));
             }
         }
-        if any {
-            self.add_block(&network[..per_site], base, shortages);
-        }
+        // Some site had some: the network's block is not all zero.
+        self.add_block(&network[..per_site], base, shortages);
         self.network = network;
     }
 
