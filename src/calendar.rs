@@ -36,12 +36,7 @@ impl Calendar {
 
     /// Day index (0 = start date) of a period.
     pub fn day_of(&self, period: u32) -> u32 {
-        // Daily periods, the common case, need no division (the engine asks every period).
-        if self.period_hours == 24 {
-            period
-        } else {
-            period / self.periods_per_day()
-        }
+        period / self.periods_per_day()
     }
 
     pub fn date(&self, day: u32) -> NaiveDate {
