@@ -678,8 +678,15 @@ mod tests {
         .exp()
     }
 
+    /// Draws per tested rate: the speed issue's standard for any change of generator or
+    /// sampler (a million draws against the exact pmf, fixed seed). At 0.1% per test a
+    /// sampler off by a relative 1% in one bin's probability of 5% (a 0.05% shift) still
+    /// passes, but off by 1% in a bin of 20% fails: chi2 adds (0.002 x 1e6)^2 / 2e5 = 20.
+    const GOF_DRAWS: usize = 1_000_000;
+
     /// Every Poisson branch (the no-`exp` shortcut, inversion, PTRS's quick and slow
-    /// acceptance) against the exact pmf, 100,000 draws each with a fixed seed.
+    /// acceptance) against the exact pmf, with a fixed seed: directly and through the
+    /// scaled path (square root and logarithm from the `Scale`).
     #[test]
     fn poisson_draws_fit_the_exact_distribution() {
         for (i, mean) in [0.05, 0.7, 3.0, 9.99, 10.0, 27.5, 160.0, 3000.0]
@@ -687,15 +694,14 @@ mod tests {
             .enumerate()
         {
             let mut rng = stream(100 + i as u64, "poisson", 0);
-            let draws: Vec<u32> = (0..100_000).map(|_| poisson(&mut rng, mean)).collect();
+            let draws: Vec<u32> = (0..GOF_DRAWS).map(|_| poisson(&mut rng, mean)).collect();
             assert_fits(
                 &draws,
                 |k| poisson_pmf(mean, k),
                 &format!("Poisson({mean})"),
             );
-            // The scaled path (square root and logarithm from the Scale) draws the same law.
             let count = Count::new(CountDistribution::Poisson, mean / 2.0);
-            let draws: Vec<u32> = (0..100_000)
+            let draws: Vec<u32> = (0..GOF_DRAWS)
                 .map(|_| count.sample(&mut rng, &Scale::new(2.0)))
                 .collect();
             assert_fits(
@@ -715,9 +721,79 @@ mod tests {
         {
             let mut rng = stream(200 + i as u64, "binomial", 0);
             let thinning = Thinning::new(p);
-            let draws: Vec<u32> = (0..100_000).map(|_| thinning.sample(&mut rng, n)).collect();
+            let draws: Vec<u32> = (0..GOF_DRAWS)
+                .map(|_| thinning.sample(&mut rng, n))
+                .collect();
             assert_fits(&draws, |k| binomial_pmf(n, p, k), &format!("Bin({n}, {p})"));
         }
+    }
+
+    /// A group's count under a Gamma(shape, 1/shape) turnout shock (rand_distr's Gamma, then
+    /// our Poisson) against the negative binomial pmf it must have.
+    #[test]
+    fn shocked_counts_fit_the_negative_binomial() {
+        for (i, (mean, shape)) in [(0.4, 2.0), (6.0, 0.5), (40.0, 8.0)]
+            .into_iter()
+            .enumerate()
+        {
+            let mut rng = stream(300 + i as u64, "shock", 0);
+            let shock = Shock::gamma(shape);
+            let count = Count::new(CountDistribution::Poisson, mean);
+            let draws: Vec<u32> = (0..GOF_DRAWS)
+                .map(|_| {
+                    let scale = Scale::new(shock.sample(&mut rng));
+                    count.sample(&mut rng, &scale)
+                })
+                .collect();
+            let p = shape / (shape + mean);
+            assert_fits(
+                &draws,
+                |k| nb_pmf(shape, p, k),
+                &format!("NB(mean {mean}, shape {shape})"),
+            );
+        }
+    }
+
+    /// Request sizes: each table's draws against the law it tabulates (1 + Poisson,
+    /// 1 + negative binomial, rounded Gamma), over sizes from 1.
+    #[test]
+    fn size_draws_fit_their_distributions() {
+        let gamma_cdf = |shape: f64, scale: f64, x: f64| regularized_gamma_p(shape, x / scale);
+        let (mean, cv) = (10.0, 0.8);
+        let (shape, scale) = (1.0 / (cv * cv), mean * cv * cv);
+        let rounded_gamma = move |k: u32| {
+            let upper = gamma_cdf(shape, scale, f64::from(k) + 0.5);
+            if k == 1 {
+                upper
+            } else {
+                upper - gamma_cdf(shape, scale, f64::from(k) - 0.5)
+            }
+        };
+        let nb_p = 0.8 / (0.8 + 3.0);
+        let check = |seed: u64, table: SizeTable, pmf: &dyn Fn(u32) -> f64, what: &str| {
+            let mut rng = stream(seed, "sizes", 0);
+            // Shifted to start at zero, as `assert_fits` counts.
+            let draws: Vec<u32> = (0..GOF_DRAWS).map(|_| table.sample(&mut rng) - 1).collect();
+            assert_fits(&draws, |k| pmf(k + 1), what);
+        };
+        check(
+            400,
+            SizeTable::shifted_poisson(3.0).unwrap(),
+            &|k| poisson_pmf(2.0, k - 1),
+            "1 + Poisson(2)",
+        );
+        check(
+            401,
+            SizeTable::shifted_negative_binomial(4.0, 0.8).unwrap(),
+            &|k| nb_pmf(0.8, nb_p, k - 1),
+            "1 + NB(mean 3, shape 0.8)",
+        );
+        check(
+            402,
+            SizeTable::rounded_gamma(mean, cv).unwrap(),
+            &rounded_gamma,
+            "rounded Gamma(mean 10, cv 0.8)",
+        );
     }
 
     #[test]
