@@ -105,7 +105,7 @@ fn event_keys(
 struct Streams {
     keys: Vec<ProcessKey>,
     current: Vec<Stream>,
-    earlier_words: Vec<u128>,
+    earlier_words: Vec<u64>,
 }
 
 impl Streams {
@@ -118,18 +118,17 @@ impl Streams {
         self.earlier_words.resize(self.keys.len(), 0);
     }
 
-    /// Every process's stream for period `t`, from its start: the same generator moved to
-    /// stream `t` in place (it keeps its key), which is `ProcessKey::stream(t)` without
-    /// building and copying a new generator per process and period.
+    /// Every process's stream for period `t`, from its start.
     fn begin_period(&mut self, t: u32) {
-        for (rng, words) in self.current.iter_mut().zip(&mut self.earlier_words) {
-            *words += rng.get_word_pos();
-            rng.set_stream(u64::from(t));
+        let streams = self.current.iter_mut().zip(&mut self.earlier_words);
+        for ((rng, words), key) in streams.zip(&self.keys) {
+            *words += rng.words();
+            *rng = key.stream(t);
         }
     }
 
-    fn words_drawn(&self) -> Vec<u128> {
-        let now = self.current.iter().map(|s| s.get_word_pos());
+    fn words_drawn(&self) -> Vec<u64> {
+        let now = self.current.iter().map(Stream::words);
         self.earlier_words
             .iter()
             .zip(now)
@@ -329,7 +328,7 @@ impl<'s> Engine<'s> {
 
     /// Random words (32-bit) each site's stream has used so far in this replication: how
     /// much randomness the replication drew, by process.
-    pub fn words_drawn(&self) -> Vec<u128> {
+    pub fn words_drawn(&self) -> Vec<u64> {
         self.streams.words_drawn()
     }
 }

@@ -23,10 +23,10 @@ pub fn draws_only(
     seed: u64,
     replication: u64,
     labs: &mut [VecDeque<Lot>],
-) -> Vec<u128> {
+) -> Vec<u64> {
     let keys: Vec<ProcessKey> = site_keys(s, seed, replication).collect();
     let mut streams: Vec<Stream> = keys.iter().map(|k| k.stream(0)).collect();
-    let mut words = vec![0u128; keys.len()];
+    let mut words = vec![0u64; keys.len()];
     let (products, groups) = (s.products.len(), s.groups.count());
     let mut carry = vec![0.0f64; s.sites.len() * products * groups];
     let discards: Vec<Thinning> = s
@@ -41,11 +41,10 @@ pub fn draws_only(
     let mut scales: Vec<Vec<Scale>> = vec![Vec::new(); s.sites.len()];
     labs.iter_mut().for_each(VecDeque::clear);
     for t in 0..s.calendar.periods {
-        // Each process draws period t from its own stream t, moved there in place as the
-        // engine does (the same as `key.stream(t)`, without building a generator).
-        for (rng, w) in streams.iter_mut().zip(&mut words) {
-            *w += rng.get_word_pos();
-            rng.set_stream(u64::from(t));
+        // Each process draws period t from its own stream for t.
+        for ((rng, w), key) in streams.iter_mut().zip(&mut words).zip(&keys) {
+            *w += rng.words();
+            *rng = key.stream(t);
         }
         let day = s.calendar.day_of(t);
         let weekday = s.calendar.weekday(day);
@@ -128,7 +127,7 @@ pub fn draws_only(
     streams
         .iter()
         .zip(words)
-        .map(|(r, w)| w + r.get_word_pos())
+        .map(|(r, w)| w + r.words())
         .collect()
 }
 
