@@ -187,8 +187,9 @@ PUBLISHED = {
     ],
     "urban-mass-casualty": [
         ("components per admitted patient (185 admitted; follows from the inputs)", "2.7", "§5 [59]",
-         lambda c: sum(interval(difference(*c.pair("urban-mass-casualty", "as-happened", "no-incident"), "demand", p))[0]
-                       for p in ("red_cells", "plasma", "platelets")) / 185, None, None),
+         lambda c: interval(sum(units) / 185 for units in zip(
+             *(difference(*c.pair("urban-mass-casualty", "as-happened", "no-incident"), "demand", p)
+               for p in ("red_cells", "plasma", "platelets")))), None, None),
         ("share of the donation surge unused, % (extra red cells outdated / surge released)", "17", "§5 [59]",
          lambda c: surge_share(c.plan("urban-mass-casualty"), "as-happened", "no-surge",
                                "unmanaged", "unmanaged-no-surge"), None, None),
