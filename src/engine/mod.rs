@@ -326,7 +326,7 @@ impl<'s> Engine<'s> {
         &self.state
     }
 
-    /// Random words (32-bit) each site's stream has used so far in this replication: how
+    /// Random 64-bit words each site's stream has used so far in this replication: how
     /// much randomness the replication drew, by process.
     pub fn words_drawn(&self) -> Vec<u64> {
         self.streams.words_drawn()
