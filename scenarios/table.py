@@ -13,7 +13,7 @@ replication, e.g. the surge against the same run without it).
     cargo build --release
     python3 scenarios/table.py                 # all scenarios, default replications
     python3 scenarios/table.py --replications 20 --only laos   # a quick look, not for the README
-    python3 scenarios/table.py --results /tmp/library   # keep results; rerun only changed files
+    python3 scenarios/table.py --results /tmp/library   # keep results; rerun what the file or binary changed
 
 Python 3.8+, standard library only. The figures are means over replications; intervals are
 the 95% intervals bloodsim reports; "band" is the mean over the window of the daily 5th and
@@ -318,7 +318,8 @@ class Context:
             cmd = [self.bloodsim, "compare", str(plan), "--out", str(out), "--quiet", "--no-plots"]
             if self.replications:
                 cmd += ["--replications", str(self.replications)]
-            if self.replications or not newer(out / "comparison.csv", plan, self.path):
+            if self.replications or not newer(out / "comparison.csv", plan, self.path,
+                                              Path(self.bloodsim)):
                 subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
             self.cache[key] = {d.name: Run(d) for d in out.iterdir() if (d / "summary.json").exists()}
         return self.cache[key]
@@ -382,8 +383,8 @@ def sources(path):
 
 def run_scenario(bloodsim, path, out, replications):
     summary = out / "summary.json"
-    if not replications and summary.exists() and summary.stat().st_mtime > path.stat().st_mtime:
-        return Run(out)  # kept from an earlier call with --results, and newer than the file
+    if not replications and newer(summary, path, Path(bloodsim)):
+        return Run(out)  # kept from an earlier call with --results: newer than file and binary
     cmd = [bloodsim, "run", str(path), "--out", str(out), "--quiet", "--no-plots"]
     if replications:
         cmd += ["--replications", str(replications)]
