@@ -18,9 +18,9 @@
 
 use std::convert::Infallible;
 
-use rand::{RngExt, TryRng};
+use rand::{Rng, RngExt, SeedableRng, TryRng};
 use rand_distr::{Binomial, Distribution, Gamma};
-use rand_xoshiro::Xoshiro256PlusPlus;
+use rand_xoshiro::{SplitMix64, Xoshiro256PlusPlus};
 
 /// The generator of one process in one period, counting the 64-bit words it has drawn (the
 /// draws-only benchmark proves it draws what the engine draws by these counts).
@@ -88,20 +88,13 @@ impl ProcessKey {
     #[inline]
     pub fn stream(&self, period: u32) -> Stream {
         let t = splitmix64(u64::from(period));
-        let [mut x, mut y] = [self.0[0] ^ t, self.0[1] ^ t.rotate_left(32)];
-        let s = [
-            splitmix_next(&mut x),
-            splitmix_next(&mut x),
-            splitmix_next(&mut y),
-            splitmix_next(&mut y),
-        ];
         let mut seed = [0u8; 32];
-        for (chunk, w) in seed.chunks_exact_mut(8).zip(s) {
-            chunk.copy_from_slice(&w.to_le_bytes());
-        }
+        let (first, second) = seed.split_at_mut(16);
+        SplitMix64::seed_from_u64(self.0[0] ^ t).fill_bytes(first);
+        SplitMix64::seed_from_u64(self.0[1] ^ t.rotate_left(32)).fill_bytes(second);
         Stream {
             // An all-zero state (probability 2^-256) is replaced by a fixed one.
-            rng: rand::SeedableRng::from_seed(seed),
+            rng: Xoshiro256PlusPlus::from_seed(seed),
             words: 0,
         }
     }
@@ -120,19 +113,12 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// SplitMix64's output for state `z` (its mixer applied to `z` plus the golden gamma).
+/// SplitMix64's first output from state `z`: a strong 64-bit mixer.
 fn splitmix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
-}
-
-/// SplitMix64's next output, advancing its state.
-fn splitmix_next(state: &mut u64) -> u64 {
-    let out = splitmix64(*state);
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    out
 }
 
 /// Poisson draw; zero for a non-positive (or NaN) mean.
@@ -696,16 +682,22 @@ mod tests {
         let u: Vec<f64> = (0..n).map(first_uniform).collect();
         let bins: Vec<u32> = u.iter().map(|&x| (x * 100.0) as u32).collect();
         assert_fits(&bins, |k| if k < 100 { 0.01 } else { 0.0 }, what);
-        let r = u
-            .windows(2)
-            .map(|w| (w[0] - 0.5) * (w[1] - 0.5))
-            .sum::<f64>()
-            / ((n - 1) as f64 / 12.0);
-        let bound = 4.0 / (n as f64).sqrt();
-        assert!(
-            r.abs() < bound,
-            "{what}: lag-1 correlation {r} beyond {bound}"
+        assert_uncorrelated(
+            &format!("{what}, lag 1"),
+            u.windows(2).map(|w| (w[0], w[1])),
         );
+    }
+
+    /// The correlation of uniform pairs within 4 standard errors of zero (1/sqrt(n)).
+    fn assert_uncorrelated(what: &str, pairs: impl Iterator<Item = (f64, f64)>) {
+        let (mut sum, mut n) = (0.0, 0u32);
+        for (a, b) in pairs {
+            sum += (a - 0.5) * (b - 0.5);
+            n += 1;
+        }
+        let r = sum / (f64::from(n) / 12.0);
+        let bound = 4.0 / f64::from(n).sqrt();
+        assert!(r.abs() < bound, "{what}: correlation {r} beyond {bound}");
     }
 
     #[test]
@@ -729,19 +721,8 @@ mod tests {
         });
         // Two processes in the same period: their draws are uncorrelated across periods.
         let other = ProcessKey::new(1, "donations/General hospital", 0);
-        let n = 200_000u32;
-        let r = (0..n)
-            .map(|t| {
-                let a: f64 = key.stream(t).random();
-                let b: f64 = other.stream(t).random();
-                (a - 0.5) * (b - 0.5)
-            })
-            .sum::<f64>()
-            / (f64::from(n) / 12.0);
-        assert!(
-            r.abs() < 4.0 / f64::from(n).sqrt(),
-            "same period: correlation {r}"
-        );
+        let pairs = (0..200_000).map(|t| (key.stream(t).random(), other.stream(t).random()));
+        assert_uncorrelated("same period", pairs);
     }
 
     #[test]
