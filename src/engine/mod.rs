@@ -106,25 +106,37 @@ struct Streams {
     keys: Vec<ProcessKey>,
     current: Vec<Stream>,
     earlier_words: Vec<u64>,
+    /// Processes that may draw: hubs and suppliers never do, so their streams are not
+    /// re-keyed each period (a hub-heavy network spent a share of its time there).
+    drawing: Vec<usize>,
 }
 
 impl Streams {
-    fn start(&mut self, keys: impl Iterator<Item = ProcessKey>) {
+    fn start(&mut self, keys: impl Iterator<Item = ProcessKey>, drawing: &[usize]) {
         self.keys.clear();
         self.keys.extend(keys);
         self.current.clear();
         self.current.extend(self.keys.iter().map(|k| k.stream(0)));
         self.earlier_words.clear();
         self.earlier_words.resize(self.keys.len(), 0);
+        self.drawing.clear();
+        self.drawing.extend_from_slice(drawing);
     }
 
-    /// Every process's stream for period `t`, from its start.
+    /// Every drawing process's stream for period `t`, from its start.
     fn begin_period(&mut self, t: u32) {
-        let streams = self.current.iter_mut().zip(&mut self.earlier_words);
-        for ((rng, words), key) in streams.zip(&self.keys) {
-            *words += rng.words();
-            *rng = key.stream(t);
+        for &i in &self.drawing {
+            let rng = &mut self.current[i];
+            self.earlier_words[i] += rng.words();
+            *rng = self.keys[i].stream(t);
         }
+        debug_assert!(
+            self.current
+                .iter()
+                .enumerate()
+                .all(|(i, rng)| rng.words() == 0 || self.drawing.binary_search(&i).is_ok()),
+            "only drawing processes draw"
+        );
     }
 
     fn words_drawn(&self) -> Vec<u64> {
@@ -216,7 +228,7 @@ impl<'s> Engine<'s> {
         let scenario = self.model.scenario;
         let keys =
             site_keys(scenario, seed, replication).chain(event_keys(scenario, seed, replication));
-        self.streams.start(keys);
+        self.streams.start(keys, &self.model.drawing);
         self.keyed = (seed, replication);
     }
 

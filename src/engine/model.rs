@@ -46,6 +46,9 @@ pub struct Model<'s> {
     /// What a hub keeps back from lateral transfers, by cell: the sum of its own hospitals'
     /// order-up-to levels (zero elsewhere).
     pub(super) reserve: Vec<u32>,
+    /// The random processes that may draw, ascending: every site's but a hub's or a
+    /// supplier's (see `site_keys`), then every event's.
+    pub(super) drawing: Vec<usize>,
 }
 
 impl<'s> Model<'s> {
@@ -90,6 +93,7 @@ impl<'s> Model<'s> {
                 .filter(|&s| matches!(scenario.sites[s].role, Role::Hub))
                 .collect(),
             reserve,
+            drawing: drawing_processes(scenario),
             scenario,
             cells,
             shelf,
@@ -169,4 +173,12 @@ fn incident_needs(scenario: &Scenario, site: usize, p: usize) -> bool {
         Effect::MassCasualty(mci) => mci.ratio[p] > 0.0 && mci.hospitals.contains(&site),
         _ => false,
     })
+}
+
+/// Indices of the random processes that may draw (see [`Model::drawing`]).
+fn drawing_processes(scenario: &Scenario) -> Vec<usize> {
+    let sites = scenario.sites.iter().enumerate();
+    let drawing_sites = sites.filter(|(_, site)| !matches!(site.role, Role::Hub | Role::Supplier));
+    let events = scenario.sites.len()..scenario.sites.len() + scenario.events.len();
+    drawing_sites.map(|(s, _)| s).chain(events).collect()
 }
