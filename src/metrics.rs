@@ -234,13 +234,26 @@ pub struct TotalsRecorder {
     hospitals: Vec<usize>,
     labs: Vec<usize>,
     suppliers: Vec<usize>,
-    /// The period's network sums, reused: each period sets the pairs in use (a fresh
-    /// array zeroed all 3.8 KB of it, a quarter of a small model's time).
-    sums: Option<Box<PeriodSums>>,
+    /// Flows by cell (laid out as [`Flows::all`]), summed over the measured periods so
+    /// far: a period adds the runs of cells the lines read, contiguous slices, and the
+    /// lines take them (summed over the sites each reads) only when read
+    /// ([`totals`](Self::totals)). Summing each flow over its sites into sixteen lines
+    /// every period took a third of a one-hospital model's run.
+    cell_flows: Vec<u64>,
+    /// The runs of [`Flows::all`] the lines read ([`read_flows`](Self::read_flows)), merged
+    /// where adjacent: a period adds only these to `cell_flows`.
+    read_runs: Vec<std::ops::Range<usize>>,
+    /// Cells per flow (sites x products x groups), and per site.
+    cells: usize,
+    per_site: usize,
+    /// Units short and, for labs' releases, periods from donation to the hub, by (product,
+    /// group) pair: summed over the measured periods.
+    short: [u64; MAX_PAIRS],
+    release_lag: [u64; MAX_PAIRS],
+    /// The period's network stock, stock the alert stages read, and units short, by pair
+    /// (scratch, reused; taken out while a period is closed).
+    period: Option<Box<[[u64; MAX_PAIRS]; 3]>>,
 }
-
-/// Network sums of one period by (product, group), one row per flow.
-type PeriodSums = [[u64; MAX_PAIRS]; 15];
 
 impl TotalsRecorder {
     pub fn new(scenario: &Scenario) -> TotalsRecorder {
@@ -263,7 +276,8 @@ impl TotalsRecorder {
             layout: Layout::new(scenario),
         };
         let topology = &scenario.topology;
-        TotalsRecorder {
+        let cells = scenario.cells();
+        let mut recorder = TotalsRecorder {
             totals: fresh.clone(),
             fresh,
             warm_up: scenario.calendar.warm_up_periods,
@@ -283,24 +297,146 @@ impl TotalsRecorder {
             hospitals: topology.hospitals.clone(),
             labs: topology.labs.clone(),
             suppliers: topology.suppliers.clone(),
-            sums: Some(Box::new([[0; MAX_PAIRS]; 15])),
+            cell_flows: vec![0; Flow::COUNT * cells.len()],
+            cells: cells.len(),
+            per_site: cells.products * cells.groups,
+            short: [0; MAX_PAIRS],
+            release_lag: [0; MAX_PAIRS],
+            period: Some(Box::new([[0; MAX_PAIRS]; 3])),
+            read_runs: Vec::new(),
+        };
+        recorder.read_runs = recorder.runs_read();
+        recorder
+    }
+
+    /// Each flow the lines read, with the sites it is summed over (see
+    /// [`settle_flows`](Self::settle_flows)).
+    fn read_flows(&self) -> [(Flow, &[usize]); 11] {
+        let (h, all) = (&self.hospitals[..], &self.all_sites[..]);
+        [
+            (Flow::Demanded, h),
+            (Flow::IssuedExact, h),
+            (Flow::IssuedSubstituted, h),
+            (Flow::Requests, h),
+            (Flow::RequestsShort, h),
+            (Flow::Ordered, h),
+            (Flow::Expired, all),
+            (Flow::Collected, all),
+            (Flow::Shipped, all),
+            // A lab's releases, or what a supplier sends (counted as collected there).
+            (Flow::Released, &self.labs),
+            (Flow::Collected, &self.suppliers),
+        ]
+    }
+
+    /// The cells of [`read_flows`](Self::read_flows) in [`Flows::all`], as maximal runs.
+    fn runs_read(&self) -> Vec<std::ops::Range<usize>> {
+        let mut read = vec![false; Flow::COUNT * self.cells];
+        for (flow, sites) in self.read_flows() {
+            for &s in sites {
+                let start = flow as usize * self.cells + s * self.per_site;
+                read[start..start + self.per_site].fill(true);
+            }
         }
+        let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+        for (i, _) in read.iter().enumerate().filter(|(_, r)| **r) {
+            match runs.last_mut() {
+                Some(run) if run.end == i => run.end = i + 1,
+                _ => runs.push(i..i + 1),
+            }
+        }
+        runs
     }
 
     /// The totals so far (a whole replication's, once it has run).
-    pub fn totals(&self) -> &ReplicationTotals {
+    pub fn totals(&mut self) -> &ReplicationTotals {
+        self.settle_flows();
         &self.totals
     }
 
     /// Returns the replication's totals and starts afresh for the next one.
     pub fn finish(&mut self) -> ReplicationTotals {
-        std::mem::replace(&mut self.totals, self.fresh.clone())
+        self.settle_flows();
+        let totals = std::mem::replace(&mut self.totals, self.fresh.clone());
+        self.clear_flows();
+        totals
     }
 
     /// Starts afresh for the next replication, reusing the memory.
     pub fn reset(&mut self) {
         self.totals.lines.clone_from_slice(&self.fresh.lines);
         self.totals.alert_periods.fill(0);
+        self.clear_flows();
+    }
+
+    fn clear_flows(&mut self) {
+        self.cell_flows.fill(0);
+        self.short = [0; MAX_PAIRS];
+        self.release_lag = [0; MAX_PAIRS];
+    }
+
+    /// Sets each line's flows from the sums by cell, over the sites each flow is counted
+    /// at (the all-groups line to their sum over groups); the rest of a line is kept
+    /// period by period.
+    fn settle_flows(&mut self) {
+        let groups = self.totals.layout.groups;
+        let pairs = self.per_site;
+        // One flow's sum by pair over the listed sites.
+        let by_pair = |flow: Flow, sites: &[usize]| {
+            debug_assert!(sites.iter().all(|&s| {
+                let start = flow as usize * self.cells + s * pairs;
+                self.read_runs
+                    .iter()
+                    .any(|r| r.start <= start && start + pairs <= r.end)
+            }));
+            let j = flow as usize;
+            let cells = &self.cell_flows[j * self.cells..(j + 1) * self.cells];
+            let mut out = [0u64; MAX_PAIRS];
+            for &s in sites {
+                let site = &cells[s * pairs..(s + 1) * pairs];
+                for (o, &c) in out.iter_mut().zip(site) {
+                    *o += c;
+                }
+            }
+            out
+        };
+        let [
+            demand,
+            exact,
+            substituted,
+            requests,
+            requests_short,
+            ordered,
+            expired,
+            collected,
+            moved,
+            lab_released,
+            supplied,
+        ] = self.read_flows().map(|(flow, sites)| by_pair(flow, sites));
+        for p in 0..pairs / groups.max(1) {
+            let mut all = Line::default();
+            for g in 0..groups {
+                let k = p * groups + g;
+                let flows = Line {
+                    demand: demand[k],
+                    issued: exact[k] + substituted[k],
+                    units_short: self.short[k],
+                    requests: requests[k],
+                    requests_short: requests_short[k],
+                    ordered: ordered[k],
+                    expired: expired[k],
+                    released: lab_released[k] + supplied[k],
+                    collected: collected[k],
+                    moved: moved[k],
+                    lab_released: lab_released[k],
+                    release_lag: self.release_lag[k],
+                    ..Line::default()
+                };
+                all.add_flows(&flows);
+                self.totals.lines[p * (groups + 1) + g].set_flows(&flows);
+            }
+            self.totals.lines[p * (groups + 1) + groups].set_flows(&all);
+        }
     }
 
     /// Ends a measured period for line `i`: stock, shortage, days of supply, and the alert
@@ -365,46 +501,26 @@ impl Recorder for TotalsRecorder {
         let (products, groups) = (v.cells.products, v.cells.groups);
         let pairs = products * groups;
         let f = v.flows;
-        // Network sums by (product, group), reused: no allocation per period. Every row
-        // used below is set (not added to) first, so none is cleared.
-        let mut sums = self.sums.take().expect("sums are put back every period");
-        let [
-            demand,
-            exact,
-            substituted,
-            short,
-            requests,
-            requests_short,
-            ordered,
-            expired,
-            released,
-            collected,
-            on_hand,
-            hub_stock,
-            moved,
-            lab_released,
-            release_lag,
-        ] = &mut *sums;
+        let all = f.all();
+        for run in &self.read_runs {
+            for (sum, &c) in self.cell_flows[run.clone()]
+                .iter_mut()
+                .zip(&all[run.clone()])
+            {
+                *sum += u64::from(c);
+            }
+        }
+        for (sum, &l) in self.release_lag.iter_mut().zip(&f.release_lag) {
+            *sum += l;
+        }
         let h = &self.hospitals;
-        v.sum_over_sites(h, &f[Flow::Demanded], &mut demand[..pairs]);
-        v.sum_over_sites(h, &f[Flow::IssuedExact], &mut exact[..pairs]);
-        v.sum_over_sites(h, &f[Flow::IssuedSubstituted], &mut substituted[..pairs]);
+        // What each line needs of this period alone: stock, and whether any was short.
+        let mut scratch = self.period.take().expect("put back every period");
+        let [on_hand, hub_stock, short] = &mut *scratch;
         v.sum_over_sites(h, &f[Flow::Unmet], &mut short[..pairs]);
-        v.sum_over_sites(h, &f[Flow::Requests], &mut requests[..pairs]);
-        v.sum_over_sites(h, &f[Flow::RequestsShort], &mut requests_short[..pairs]);
-        v.sum_over_sites(h, &f[Flow::Ordered], &mut ordered[..pairs]);
-        v.sum_over_sites(&self.all_sites, &f[Flow::Expired], &mut expired[..pairs]);
-        v.sum_over_sites(
-            &self.all_sites,
-            &f[Flow::Collected],
-            &mut collected[..pairs],
-        );
-        // A lab's releases, or what a supplier sends (counted as collected there).
-        v.sum_over_sites(&self.labs, &f[Flow::Released], &mut released[..pairs]);
-        lab_released[..pairs].copy_from_slice(&released[..pairs]);
-        release_lag[..pairs].copy_from_slice(&f.release_lag);
-        v.add_over_sites(&self.suppliers, &f[Flow::Collected], &mut released[..pairs]);
-        v.sum_over_sites(&self.all_sites, &f[Flow::Shipped], &mut moved[..pairs]);
+        for (sum, &s) in self.short.iter_mut().zip(&short[..pairs]) {
+            *sum += s;
+        }
         v.sum_over_sites(&self.stock_sites, v.on_hand, &mut on_hand[..pairs]);
         let staged_stock = if self.hubs_only {
             v.sum_over_sites(&self.staged_sites, v.on_hand, &mut hub_stock[..pairs]);
@@ -418,26 +534,8 @@ impl Recorder for TotalsRecorder {
             let (mut on_hand_all, mut staged_all, mut short_all) = (0, 0, false);
             for g in 0..groups {
                 let k = p * groups + g;
-                let flows = Line {
-                    demand: demand[k],
-                    issued: exact[k] + substituted[k],
-                    units_short: short[k],
-                    requests: requests[k],
-                    requests_short: requests_short[k],
-                    ordered: ordered[k],
-                    expired: expired[k],
-                    released: released[k],
-                    collected: collected[k],
-                    moved: moved[k],
-                    lab_released: lab_released[k],
-                    release_lag: release_lag[k],
-                    ..Line::default()
-                };
-                let i = p * (groups + 1) + g;
-                self.totals.lines[i].add_flows(&flows);
                 let staged_units = staged.then_some(staged_stock[k]);
-                self.close_period(i, on_hand[k], staged_units, short[k] > 0);
-                self.totals.lines[all].add_flows(&flows);
+                self.close_period(p * (groups + 1) + g, on_hand[k], staged_units, short[k] > 0);
                 on_hand_all += on_hand[k];
                 staged_all += staged_stock[k];
                 short_all |= short[k] > 0;
@@ -445,11 +543,27 @@ impl Recorder for TotalsRecorder {
             let staged_units = staged.then_some(staged_all);
             self.close_period(all, on_hand_all, staged_units, short_all);
         }
-        self.sums = Some(sums);
+        self.period = Some(scratch);
     }
 }
 
 impl Line {
+    /// Sets the flows (the fields the recorder sums by pair) to `d`'s.
+    fn set_flows(&mut self, d: &Line) {
+        self.demand = d.demand;
+        self.issued = d.issued;
+        self.units_short = d.units_short;
+        self.requests = d.requests;
+        self.requests_short = d.requests_short;
+        self.expired = d.expired;
+        self.released = d.released;
+        self.collected = d.collected;
+        self.ordered = d.ordered;
+        self.moved = d.moved;
+        self.lab_released = d.lab_released;
+        self.release_lag = d.release_lag;
+    }
+
     fn add_flows(&mut self, d: &Line) {
         self.demand += d.demand;
         self.issued += d.issued;

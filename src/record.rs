@@ -98,6 +98,15 @@ impl Flows {
     }
 }
 
+impl Flows {
+    /// Every flow's cells, by (flow, cell): flow `f` at cell `c` is at `f as usize *
+    /// cells + c`.
+    #[inline]
+    pub fn all(&self) -> &[u32] {
+        &self.counts
+    }
+}
+
 impl std::ops::Index<Flow> for Flows {
     type Output = [u32];
 
