@@ -96,9 +96,7 @@ impl Flows {
         debug_assert!(cell < self.cells, "cell {cell} of {}", self.cells);
         self.counts[flow as usize * self.cells + cell] += units;
     }
-}
 
-impl Flows {
     /// Every flow's cells, by (flow, cell): flow `f` at cell `c` is at `f as usize *
     /// cells + c`.
     #[inline]

@@ -34,6 +34,28 @@ fn a_replication_depends_only_on_seed_and_index() {
     assert_ne!(run(9, 3), run(9, 4));
 }
 
+#[test]
+fn reading_the_totals_mid_replication_changes_nothing() {
+    let s = single_hospital();
+    let mut whole = TotalsRecorder::new(&s);
+    Engine::new(&s).run(9, 3, &mut whole);
+    let whole = whole.finish();
+    let mut engine = Engine::new(&s);
+    let mut recorder = TotalsRecorder::new(&s);
+    engine.start(9, 3);
+    for _ in 0..100 {
+        engine.step(&mut recorder);
+    }
+    let early = recorder.totals().clone();
+    let demand = |t: &bloodsim::metrics::ReplicationTotals| t.view().line(0, None).demand;
+    assert!(demand(&early) > 0);
+    while !engine.finished() {
+        engine.step(&mut recorder);
+    }
+    assert!(demand(recorder.totals()) > demand(&early));
+    assert_eq!(recorder.finish(), whole);
+}
+
 const KOREA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/korea-baseline.toml");
 
 /// korea-baseline over 28 days: its 14-day warm-up and 14 measured days: every process and the
