@@ -545,20 +545,17 @@ impl Recorder for TotalsRecorder {
 }
 
 impl Line {
-    /// Sets the flows (the fields the recorder sums by pair) to `d`'s.
+    /// Takes the flows (the fields the recorder sums by cell) from `d`, keeping what the
+    /// periods set one by one: opening stock, stock, shortage periods, days of supply.
     fn set_flows(&mut self, d: &Line) {
-        self.demand = d.demand;
-        self.issued = d.issued;
-        self.units_short = d.units_short;
-        self.requests = d.requests;
-        self.requests_short = d.requests_short;
-        self.expired = d.expired;
-        self.released = d.released;
-        self.collected = d.collected;
-        self.ordered = d.ordered;
-        self.moved = d.moved;
-        self.lab_released = d.lab_released;
-        self.release_lag = d.release_lag;
+        *self = Line {
+            opening_stock: self.opening_stock,
+            unit_periods_on_hand: self.unit_periods_on_hand,
+            periods_short: self.periods_short,
+            days_of_supply_sum: self.days_of_supply_sum,
+            days_of_supply_min: self.days_of_supply_min,
+            ..d.clone()
+        };
     }
 
     fn add_flows(&mut self, d: &Line) {
